@@ -1,0 +1,6 @@
+#pragma once
+// simdgrad: hand-vectorized CPU kernels for training neural networks.
+#include <simdgrad/version.hpp>
+#include <simdgrad/error.hpp>
+#include <simdgrad/cpu.hpp>
+#include <simdgrad/activation.hpp>
