@@ -128,7 +128,7 @@ inline vm m_and(vm a, vm b) { return a & b; }
 inline vm m_or(vm a, vm b) { return a | b; }
 inline vm m_not(vm a) { return ~a; }
 inline bool any_of(vm m) { return xsimd::any(m); }
-inline vm is_nan(vf x) { return x != x; }
+inline vm is_nan(vf x) { return xsimd::isnan(x); }  // x != x is an ordered compare on AVX
 inline vf vabs(vf x) { return from_bits(to_bits(x) & vi(0x7fffffff)); }
 inline vf vsqrt(vf x) { return xsimd::sqrt(x); }
 inline float hsum(vf x) { return xsimd::hadd(x); }
