@@ -14,6 +14,15 @@
 
 namespace sgtest {
 
+/// True when the suite runs on a slow target (qemu emulation, sanitizers): CI sets
+/// SIMDGRAD_TEST_SMALL=1 there. Tests then shrink their largest sizes with big().
+inline bool small_run() {
+  const char* v = std::getenv("SIMDGRAD_TEST_SMALL");
+  return v && *v && *v != '0';
+}
+/// n, or n/16 (at least 1) on a slow target.
+inline std::size_t big(std::size_t n) { return small_run() ? (n / 16 > 0 ? n / 16 : 1) : n; }
+
 /// The ISAs this CPU runs, all of them (SIMDGRAD_TEST_ISAS="avx2,scalar" restricts the list).
 inline std::vector<simdgrad::Isa> test_isas() {
   std::vector<simdgrad::Isa> out;

@@ -253,7 +253,7 @@ TEST_P(Activations, IsasAgreeBitForBit) {
 }
 
 TEST_P(Activations, LargeArraysIndependentOfThreadCount) {
-  const std::size_t n = (std::size_t{1} << 20) + 13;
+  const std::size_t n = sgtest::big(std::size_t{1} << 20) + 13;
   for (const Case& c : cases()) {
     if (!has_kernel(c)) continue;
     auto x = sgtest::uniform(n, c.lo, c.hi, 21);
