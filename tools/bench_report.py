@@ -30,6 +30,7 @@ Examples:
 
 import argparse
 import json
+import math
 import re
 import statistics
 import sys
@@ -299,7 +300,7 @@ def build_tables(group, args):
         if p in args.below:
             if items:
                 lines.append(f"Below 1.0× against {p} ({len(items)} of {len(compared)}): " +
-                             ", ".join(f"{k} {r:.2f}×" for k, r in items))
+                             ", ".join(f"{k} {r:.3f}×" for k, r in items))
             elif compared:
                 lines.append(f"Below 1.0× against {p}: none ({len(compared)} rows)")
     if lines:
@@ -313,6 +314,7 @@ def plot(panels, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     subplots = []
     for title, ratios, peers, meta in panels:
@@ -335,17 +337,26 @@ def plot(panels, path):
         for j, p in enumerate(peers):
             xs = [i + (j - (len(peers) - 1) / 2) * width for i in range(len(keys))]
             ys = [rs[k].get(p) for k in keys]
-            ax.bar([x for x, y in zip(xs, ys) if y], [y for y in ys if y], width,
-                   label=f"{p} / simdgrad", color=colors.get(p))
+            # Bars start at 1.0, so a peer faster than simdgrad points down.
+            ax.bar([x for x, y in zip(xs, ys) if y], [y - 1.0 for y in ys if y], width,
+                   bottom=1.0, label=f"{p} / simdgrad", color=colors.get(p))
+        values = [v for r in rs.values() for v in r.values() if v]
+        lo = min([0.8] + [v / 1.15 for v in values])
+        hi = max([1.25] + [v * 1.15 for v in values])
+        ax.set_ylim(lo, hi)
         ax.set_yscale("log")
+        ticks = [2.0 ** e for e in range(math.floor(math.log2(lo)), math.ceil(math.log2(hi)) + 1)]
+        ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.axhline(1.0, color="black", linewidth=1.0)
         ax.set_xticks(range(len(keys)))
         prefix = title.split(" — ")[0] + "/"
         ax.set_xticklabels([k[len(prefix):] if k.startswith(prefix) else k for k in keys],
                            rotation=90, fontsize=7)
         ax.set_xlim(-0.6, len(keys) - 0.4)
-        ax.set_ylabel("peer time / simdgrad time (>1: simdgrad faster)")
-        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("peer time / simdgrad time")
+        ax.set_title(title + "  (above 1×: simdgrad faster)", fontsize=9)
         ax.grid(axis="y", which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
