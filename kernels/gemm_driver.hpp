@@ -1,0 +1,164 @@
+// GEMM block driver (the BLIS loops) and the column sums.
+// Included inside the ISA namespace after simd.hpp, gemm_microkernel.hpp, gemm_pack.hpp and
+// gemm_epilogue.hpp. Needs, from the including TU: constants kMR, kNV, kKC, kMC, kNC, the
+// microkernel tables ukr_pi(r) / ukr_ip(r), and epilogue_fn(act).
+
+/// C block = beta * C (beta = 0: zeros, C not read): the product is empty (k = 0 or alpha = 0).
+inline void gemm_scale_block(float* c, std::size_t ldc, std::size_t rows, std::size_t ncols,
+                             float beta) {
+  const vf vb = splat(beta);
+  for (std::size_t i = 0; i < rows; ++i) {
+    float* cr = c + i * ldc;
+    std::size_t j = 0;
+    if (beta == 0.0f) {
+      for (; j + kW <= ncols; j += kW) store(cr + j, splat(0.0f));
+      if (j < ncols) store_partial(cr + j, splat(0.0f), ncols - j);
+    } else {
+      for (; j + kW <= ncols; j += kW) store(cr + j, vb * load(cr + j));
+      if (j < ncols) store_partial(cr + j, vb * load_partial(cr + j, ncols - j), ncols - j);
+    }
+  }
+}
+
+struct GemmEpilogueCall {
+  GemmEpilogueFn fn;  // nullptr: no epilogue
+  const float* bias;
+  BiasMode mode;
+  float act_alpha;
+  void operator()(float* c, std::size_t ldc, std::size_t i0, std::size_t j0, std::size_t rows,
+                  std::size_t ncols) const {
+    fn(c, ldc, rows, ncols, mode == BiasMode::per_col ? bias + j0 : nullptr,
+       mode == BiasMode::per_row ? bias + i0 : nullptr, act_alpha);
+  }
+};
+
+inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
+                            std::size_t n1, float* ws) {
+  constexpr std::size_t MR = kMR, NR = kNV * kW, KC = kKC, MC = kMC, NC = kNC;
+  if (m0 >= m1 || n0 >= n1) return;
+  GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
+  if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
+  const std::size_t ldc = g.ldc;
+
+  if (g.k == 0 || g.alpha == 0.0f) {
+    for (std::size_t i = m0; i < m1; ++i) {
+      float* cr = g.c + i * ldc + n0;
+      gemm_scale_block(cr, ldc, 1, n1 - n0, g.beta);
+      if (epi.fn) epi(cr, ldc, i, n0, 1, n1 - n0);
+    }
+    return;
+  }
+
+  const std::size_t ncp = (NC + NR - 1) / NR * NR;
+  float* const wa = ws;                        // MC x KC
+  float* const wb = ws + MC * KC;              // KC x ncp
+  const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
+  const bool b_inplace = g.unpacked_b && g.b_cs == 1;
+
+  for (std::size_t ic = m0; ic < m1; ic += MC) {
+    const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
+    for (std::size_t pc = 0; pc < g.k; pc += KC) {
+      const std::size_t kb = g.k - pc < KC ? g.k - pc : KC;
+      const bool first = pc == 0, last = pc + kb == g.k;
+      const int mode = !first || g.beta == 1.0f ? kStoreAccumulate
+                       : g.beta == 0.0f         ? kStoreAssign
+                                                : kStoreScale;
+      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels of MR rows.
+      const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
+                          static_cast<std::ptrdiff_t>(pc) * g.a_cs;
+      for (std::size_t ir = 0; ir < mb; ir += MR) {
+        const std::size_t r = mb - ir < MR ? mb - ir : MR;
+        const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
+        if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
+        else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
+      }
+      for (std::size_t jc = n0; jc < n1; jc += NC) {
+        const std::size_t nb = n1 - jc < NC ? n1 - jc : NC;
+        const float* bblk = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
+                            static_cast<std::ptrdiff_t>(jc) * g.b_cs;
+        // Full column panels are read in place when allowed; the rest is packed.
+        const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
+        if (n_inplace < nb)
+          gemm_pack_b(wb + n_inplace * kb, bblk + static_cast<std::ptrdiff_t>(n_inplace) * g.b_cs,
+                      g.b_rs, g.b_cs, kb, nb - n_inplace, NR);
+        for (std::size_t ir = 0; ir < mb; ir += MR) {
+          const std::size_t r = mb - ir < MR ? mb - ir : MR;
+          const GemmUkrFn uk = a_ip ? ukr_ip(r) : ukr_pi(r);
+          const float* ap = wa + ir * KC;
+          float* crow = g.c + (ic + ir) * ldc;
+          for (std::size_t jr = 0; jr < nb; jr += NR) {
+            const std::size_t w = nb - jr < NR ? nb - jr : NR;
+            float* ct = crow + jc + jr;
+            if (jr < n_inplace)
+              uk(kb, ap, bblk + jr, g.b_rs, ct, ldc, w, g.alpha, g.beta, mode);
+            else
+              uk(kb, ap, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, w, g.alpha,
+                 g.beta, mode);
+            if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Column sums of a row-major m x n matrix (see ColSumRowsFn): blocks of up to 4 vectors of
+/// columns, two partial sums per column (even rows, odd rows), added at the end.
+inline void gemm_colsum_rows(std::size_t m, std::size_t n, const float* x, std::size_t ldx,
+                             float beta, float* sums) {
+  constexpr std::size_t CB = 4 * kW;
+  for (std::size_t j0 = 0; j0 < n; j0 += CB) {
+    const std::size_t w = n - j0 < CB ? n - j0 : CB;
+    const std::size_t nv = (w + kW - 1) / kW;
+    const std::size_t last_w = w - (nv - 1) * kW;
+    vf s0[4], s1[4];
+    for (int v = 0; v < 4; ++v) s0[v] = s1[v] = splat(0.0f);
+    auto row = [&](const float* xr, vf* s) {
+      if (nv == 4 && last_w == kW) {
+        for (int v = 0; v < 4; ++v) s[v] = s[v] + load(xr + v * kW);
+      } else {
+        for (std::size_t v = 0; v + 1 < nv; ++v) s[v] = s[v] + load(xr + v * kW);
+        s[nv - 1] = s[nv - 1] + load_partial(xr + (nv - 1) * kW, last_w);
+      }
+    };
+    std::size_t i = 0;
+    for (; i + 2 <= m; i += 2) {
+      row(x + i * ldx + j0, s0);
+      row(x + (i + 1) * ldx + j0, s1);
+    }
+    if (i < m) row(x + i * ldx + j0, s0);
+    for (std::size_t v = 0; v < nv; ++v) {
+      const std::size_t ww = v + 1 == nv ? last_w : kW;
+      float* o = sums + j0 + v * kW;
+      vf r = s0[v] + s1[v];
+      if (beta != 0.0f) {
+        const vf old = load_partial(o, ww);
+        r = beta == 1.0f ? r + old : r + splat(beta) * old;
+      }
+      store_partial(o, r, ww);
+    }
+  }
+}
+
+/// Column sums of a column-major m x n matrix: each column is contiguous; two vector partial
+/// sums along the column, then a horizontal sum.
+inline void gemm_colsum_cols(std::size_t m, std::size_t n, const float* x, std::size_t ldx,
+                             float beta, float* sums) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float* col = x + j * ldx;
+    vf s0 = splat(0.0f), s1 = splat(0.0f);
+    std::size_t i = 0;
+    for (; i + 2 * kW <= m; i += 2 * kW) {
+      s0 = s0 + load(col + i);
+      s1 = s1 + load(col + i + kW);
+    }
+    if (i + kW <= m) {
+      s0 = s0 + load(col + i);
+      i += kW;
+    }
+    if (i < m) s1 = s1 + load_partial(col + i, m - i);
+    float r = hsum(s0 + s1);
+    if (beta != 0.0f) r = beta == 1.0f ? r + sums[j] : r + beta * sums[j];
+    sums[j] = r;
+  }
+}

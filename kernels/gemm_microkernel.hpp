@@ -1,0 +1,81 @@
+// GEMM register-tile microkernels. Included inside the ISA namespace after simd.hpp.
+//
+// One kernel computes an R x (V*kW) tile of the row-major C:
+//   acc[i][v] = sum_p A(i,p) * B(p, v*kW .. v*kW+kW)   (one fmadd chain per element, p ascending)
+//   C = alpha*acc            (mode kStoreAssign: first k block with beta = 0; C is not read)
+//   C = fmadd(alpha, acc, C) (mode kStoreAccumulate: beta = 1, or any later k block)
+//   C = fmadd(alpha, acc, beta*C) (mode kStoreScale: first k block, other beta)
+// A is broadcast element by element from a packed micro-panel, A(i,p) = a[i*ARS + p*ACS]
+// (ARS, ACS compile-time: the [p][i] panel has ARS = 1, ACS = R; the [i][p] panel ARS = kc,
+// ACS = 1). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
+// zero-padded) or B itself (b_rs = ldb) when the caller reads B in place.
+// Only the first `ncols` columns of the tile are loaded from or stored to C.
+//
+// Every path (full tile, edge tile, any R) evaluates the same formula per element, so the result
+// does not depend on how C is cut into tiles or across threads.
+
+constexpr int kStoreAssign = 0;
+constexpr int kStoreAccumulate = 1;
+constexpr int kStoreScale = 2;
+
+template <int R, int V, int ARS, int ACS>
+void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict b,
+              std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc, std::size_t ncols,
+              float alpha, float beta, int mode) {
+  vf acc[R][V];
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[i][v] = splat(0.0f);
+
+  for (std::size_t p = 0; p < kb; ++p) {
+    vf bv[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      const vf ai = splat(a[i * ARS]);
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+    }
+    a += ACS;
+    b += b_rs;
+  }
+
+  const vf va = splat(alpha), vb = splat(beta);
+  if (ncols == static_cast<std::size_t>(V) * kW) {
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      float* cr = c + static_cast<std::size_t>(i) * ldc;
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) {
+        float* cp = cr + v * kW;
+        vf r;
+        if (mode == kStoreAssign) r = va * acc[i][v];
+        else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load(cp));
+        else r = fmadd(va, acc[i][v], vb * load(cp));
+        store(cp, r);
+      }
+    }
+    return;
+  }
+  for (int i = 0; i < R; ++i) {
+    float* cr = c + static_cast<std::size_t>(i) * ldc;
+    for (int v = 0; v < V; ++v) {
+      const std::size_t j = static_cast<std::size_t>(v) * kW;
+      if (j >= ncols) break;
+      const std::size_t w = ncols - j < kW ? ncols - j : kW;
+      float* cp = cr + j;
+      vf r;
+      if (mode == kStoreAssign) r = va * acc[i][v];
+      else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load_partial(cp, w));
+      else r = fmadd(va, acc[i][v], vb * load_partial(cp, w));
+      if (w == kW) store(cp, r);
+      else store_partial(cp, r, w);
+    }
+  }
+}
+
+using GemmUkrFn = void (*)(std::size_t kb, const float* a, const float* b, std::ptrdiff_t b_rs,
+                           float* c, std::size_t ldc, std::size_t ncols, float alpha, float beta,
+                           int mode);

@@ -1,0 +1,100 @@
+// GEMM packing routines. Included inside the ISA namespace after simd.hpp. They copy blocks of A
+// and B into the caller's workspace in the order the microkernel reads them; no arithmetic, so
+// packing never changes a result.
+
+/// dst[0..n) = src[0..n): whole vectors, then one partial vector.
+inline void gemm_copy_run(float* __restrict dst, const float* __restrict src, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 2 * kW <= n; i += 2 * kW) {
+    const vf x0 = load(src + i), x1 = load(src + i + kW);
+    store(dst + i, x0);
+    store(dst + i + kW, x1);
+  }
+  for (; i + kW <= n; i += kW) store(dst + i, load(src + i));
+  if (i < n) store_partial(dst + i, load_partial(src + i, n - i), n - i);
+}
+
+/// A block rows [0, r) x k [0, kb) (A(i,p) = a[i*rs + p*cs]) as a [p][i] panel: dst[p*r + i].
+inline void gemm_pack_a_pi(float* __restrict dst, const float* __restrict a, std::ptrdiff_t rs,
+                           std::ptrdiff_t cs, std::size_t r, std::size_t kb) {
+  if (rs == 1) {  // each k step is a contiguous run of r elements
+    for (std::size_t p = 0; p < kb; ++p) gemm_copy_run(dst + p * r, a + p * cs, r);
+    return;
+  }
+  for (std::size_t p = 0; p < kb; ++p)
+    for (std::size_t i = 0; i < r; ++i)
+      dst[p * r + i] = a[static_cast<std::ptrdiff_t>(i) * rs + static_cast<std::ptrdiff_t>(p) * cs];
+}
+
+/// A block rows [0, r) x k [0, kb) with contiguous rows (cs == 1) as an [i][p] panel of row
+/// stride kc: dst[i*kc + p].
+inline void gemm_pack_a_ip(float* __restrict dst, const float* __restrict a, std::ptrdiff_t rs,
+                           std::size_t r, std::size_t kb, std::size_t kc) {
+  for (std::size_t i = 0; i < r; ++i)
+    gemm_copy_run(dst + i * kc, a + static_cast<std::ptrdiff_t>(i) * rs, kb);
+}
+
+#if defined(SIMDGRAD_ISA_AVX512)
+/// 16x16 transpose: dst[p*ld_dst + j] = src[j*ld_src + p] for j, p < 16.
+inline void gemm_transpose16(float* __restrict dst, std::size_t ld_dst, const float* __restrict src,
+                             std::size_t ld_src) {
+  __m512 r[16], t[16];
+  for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(src + j * ld_src);
+  for (int j = 0; j < 16; j += 2) {
+    t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+  }
+  for (int j = 0; j < 16; j += 4) {
+    r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
+    r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
+    r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+    r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+  }
+  // r[4q + s] now holds, in each 128-bit lane L, rows 4q..4q+3 of column 4L + s' ... combine lanes
+  for (int j = 0; j < 4; ++j) {
+    t[j] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0x88);
+    t[j + 4] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0xDD);
+    t[j + 8] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0x88);
+    t[j + 12] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0xDD);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+    r[j + 4] = _mm512_shuffle_f32x4(t[j + 4], t[j + 12], 0x88);
+    r[j + 12] = _mm512_shuffle_f32x4(t[j + 4], t[j + 12], 0xDD);
+  }
+  for (int p = 0; p < 16; ++p) _mm512_storeu_ps(dst + p * ld_dst, r[p]);
+}
+#endif
+
+/// B block k [0, kb) x columns [0, nb) (B(p,j) = b[p*rs + j*cs]) as panels of nr columns:
+/// panel q holds columns [q*nr, q*nr + nr) at dst + q*nr*kb, laid out [p][jj], zero-padded.
+inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::ptrdiff_t rs,
+                        std::ptrdiff_t cs, std::size_t kb, std::size_t nb, std::size_t nr) {
+  for (std::size_t j0 = 0; j0 < nb; j0 += nr) {
+    const std::size_t w = nb - j0 < nr ? nb - j0 : nr;
+    float* d = dst + j0 * kb;
+    const float* s = b + static_cast<std::ptrdiff_t>(j0) * cs;
+    if (cs == 1) {
+      for (std::size_t p = 0; p < kb; ++p) {
+        gemm_copy_run(d + p * nr, s + static_cast<std::ptrdiff_t>(p) * rs, w);
+        for (std::size_t jj = w; jj < nr; ++jj) d[p * nr + jj] = 0.0f;
+      }
+      continue;
+    }
+    std::size_t p = 0;
+#if defined(SIMDGRAD_ISA_AVX512)
+    if (rs == 1 && w == nr && nr % 16 == 0) {
+      for (; p + 16 <= kb; p += 16)
+        for (std::size_t jj = 0; jj < nr; jj += 16)
+          gemm_transpose16(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
+                           static_cast<std::size_t>(cs));
+    }
+#endif
+    for (; p < kb; ++p) {
+      for (std::size_t jj = 0; jj < w; ++jj)
+        d[p * nr + jj] = s[static_cast<std::ptrdiff_t>(p) * rs + static_cast<std::ptrdiff_t>(jj) * cs];
+      for (std::size_t jj = w; jj < nr; ++jj) d[p * nr + jj] = 0.0f;
+    }
+  }
+}

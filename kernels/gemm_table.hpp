@@ -1,0 +1,85 @@
+#pragma once
+// The GEMM family's kernel table (one per ISA) and its block sizes. Plain data: no xsimd.
+//
+// Every call is normalized by src/gemm.cpp to one row-major problem
+//   C[i][j] = act(alpha * sum_p A(i,p) * B(p,j) + beta * C[i][j] + bias)
+// with A(i,p) = a[i*a_rs + p*a_cs] and B(p,j) = b[p*b_rs + j*b_cs] (any strides: the transposes
+// and the column-major layout become strides; column-major C is computed as its row-major
+// transpose, which turns a bias per column of C into a bias per row of the normalized C).
+#include <cstddef>
+
+#include "simdgrad/activation.hpp"
+
+namespace simdgrad::kernels {
+
+/// Block sizes of one ISA. The register tile is mr rows of C by nr columns (nr = nv vectors).
+/// The BLIS loops, as the row-major twin of BLIS's column-major ones:
+///   ic over m by mc   (rows of A packed per block: mc x kc, lives in L3 / stays warm in L2)
+///   pc over k by kc   (one k block; A micro-panel mr x kc is the L1-resident operand)
+///   jc over n by nc   (B packed per block: kc x nc, L2-resident)
+///   ir over mr rows, jr over nr columns, microkernel mr x nr.
+struct GemmBlocking {
+  int mr, nr, kc, mc, nc;
+};
+
+/// The k block is part of the result's formula (C keeps alpha * partial sum between blocks), so
+/// it is the same on every ISA: then ISAs that fuse their multiply-adds agree bit for bit.
+inline constexpr int kGemmKC = 384;
+
+// Index by static_cast<int>(Isa): scalar, sse2, avx2, avx512, neon. Chosen on the development
+// machine (see docs/gemm.md for the measurements behind each number).
+inline constexpr GemmBlocking kGemmBlocking[5] = {
+    /* scalar */ {4, 4, kGemmKC, 1020, 512},
+    /* sse2   */ {4, 8, kGemmKC, 1020, 512},
+    /* avx2   */ {6, 16, kGemmKC, 1020, 1024},
+    /* avx512 */ {12, 32, kGemmKC, 1020, 1024},
+    /* neon   */ {8, 12, kGemmKC, 1024, 768},
+};
+
+enum class BiasMode : int { none = 0, per_col = 1, per_row = 2 };
+
+/// The normalized problem, and which sub-block of C one call computes.
+struct GemmArgs {
+  std::size_t m, n, k;
+  const float* a;
+  std::ptrdiff_t a_rs, a_cs;
+  const float* b;
+  std::ptrdiff_t b_rs, b_cs;
+  float* c;
+  std::size_t ldc;
+  float alpha, beta;
+  const float* bias;  // indexed by the global column (per_col) or row (per_row)
+  BiasMode bias_mode;
+  int act;            // -1: none, else static_cast<int>(Activation)
+  float act_alpha;
+  bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
+};
+
+/// Workspace (floats) one gemm_block call needs for its packed A and B, 64-byte aligned start.
+inline std::size_t gemm_workspace_floats(const GemmBlocking& bk) {
+  const std::size_t mc = static_cast<std::size_t>(bk.mc), kc = static_cast<std::size_t>(bk.kc);
+  const std::size_t nc = (static_cast<std::size_t>(bk.nc) + bk.nr - 1) / bk.nr * bk.nr;
+  return mc * kc + kc * nc + 64;
+}
+
+/// Computes rows [m0, m1) x columns [n0, n1) of C. ws: gemm_workspace_floats() floats, 64-byte
+/// aligned. Single-threaded; a thread per sub-block gives bitwise the same C as one thread.
+using GemmBlockFn = void (*)(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
+                             std::size_t n1, float* ws);
+
+/// sums[j] = sum_i x[i*ldx + j] (+ beta*sums[j] unless beta == 0) for j in [0, n): the columns of
+/// a row-major m x n matrix. Rows are added in a fixed order (two interleaved partial sums,
+/// even and odd rows), the same on every ISA and for any split of the columns.
+using ColSumRowsFn = void (*)(std::size_t m, std::size_t n, const float* x, std::size_t ldx,
+                              float beta, float* sums);
+/// sums[j] = sum_i x[j*ldx + i] (+ beta*sums[j]): the columns of a column-major m x n matrix.
+using ColSumColsFn = ColSumRowsFn;
+
+struct GemmTable {
+  GemmBlockFn gemm_block;
+  ColSumRowsFn colsum_rows;
+  ColSumColsFn colsum_cols;
+  bool has_act[kActivationCount];  // epilogue kernels compiled for this activation
+};
+
+}  // namespace simdgrad::kernels

@@ -1,0 +1,258 @@
+// GEMM: argument checks, normalization to one row-major problem, threading, workspace, dispatch.
+#include "simdgrad/gemm.hpp"
+
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "kernels/gemm_table.hpp"
+#include "src/dispatch.hpp"
+#include "src/parallel.hpp"
+#include "src/validate.hpp"
+
+SIMDGRAD_DECLARE_KERNEL_TABLE(simdgrad::kernels::GemmTable)
+
+namespace simdgrad {
+namespace {
+
+using detail::fail;
+using kernels::BiasMode;
+using kernels::GemmArgs;
+using kernels::GemmBlocking;
+
+// Multiply-adds per thread below which gemm stays on one thread (about 10-20 us of work at
+// the AVX-512 rate, against a few us to wake a second thread).
+constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 21;
+
+const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
+
+/// A matrix as stored: rows x cols in `layout`, leading dimension ld. Returns the number of
+/// elements its storage spans (0 when empty), after checking ld and overflow.
+std::size_t check_matrix(const char* fn, const char* name, const char* ldname, MatLayout layout,
+                         std::size_t rows, std::size_t cols, std::size_t ld) {
+  const bool rm = layout == MatLayout::row_major;
+  const std::size_t inner = rm ? cols : rows, outer = rm ? rows : cols;
+  const std::size_t min_ld = inner > 0 ? inner : 1;
+  if (ld < min_ld)
+    fail(fn, std::string(ldname) + " must be >= " + std::to_string(min_ld) + " (the " +
+                 (rm ? "row" : "column") + " length of " + layout_name(layout) + " " + name +
+                 ", " + std::to_string(rows) + " x " + std::to_string(cols) + "), got " +
+                 std::to_string(ld));
+  const std::string what = std::string("the size of ") + name;
+  detail::checked_mul(fn, what.c_str(), rows, cols);
+  if (rows == 0 || cols == 0) return 0;
+  const std::size_t span0 = detail::checked_mul(fn, what.c_str(), outer - 1, ld);
+  if (span0 > std::numeric_limits<std::size_t>::max() - inner)
+    fail(fn, what + " overflows size_t");
+  const std::size_t span = span0 + inner;
+  detail::check_count(fn, what.c_str(), span);
+  return span;
+}
+
+bool valid_layout(MatLayout l) { return l == MatLayout::row_major || l == MatLayout::col_major; }
+bool valid_trans(Trans t) { return t == Trans::none || t == Trans::transpose; }
+
+const kernels::GemmTable& table() { return detail::active_table<kernels::GemmTable>(); }
+
+const GemmBlocking& blocking() {
+  return kernels::kGemmBlocking[static_cast<int>(detail::active_isa_fast())];
+}
+
+// Returns the activation index the kernels run (-1: none), after checking the spec.
+int check_epilogue(const char* fn, const GemmEpilogue& ep) {
+  if (!ep.activate) return -1;
+  ActivationSpec act = ep.act;
+  const int i = static_cast<int>(act.kind);
+  if (i < 0 || i >= kActivationCount)
+    fail(fn, "epilogue.act.kind is not an Activation (value " + std::to_string(i) + ")");
+  if (act.kind == Activation::leaky_relu || act.kind == Activation::elu) {
+    detail::check_finite(fn, "epilogue.act.alpha", act.alpha);
+    if (act.kind == Activation::elu && act.alpha < 0)
+      fail(fn, "epilogue.act.alpha must be >= 0 for elu, got " + detail::fmt(act.alpha));
+  }
+  if (act.kind == Activation::leaky_relu && act.alpha == 0.0f) act = {Activation::relu, 0.0f};
+  const int k = static_cast<int>(act.kind);
+  if (!table().has_act[k])
+    fail(fn, std::string("epilogue.act.kind ") + activation_name(act.kind) +
+                 " has no GEMM epilogue in this build");
+  return k;
+}
+
+/// Per-thread packing workspace, 64-byte aligned, grown on demand and kept for later calls.
+float* workspace(std::size_t floats) {
+  struct Ws {
+    float* p = nullptr;
+    std::size_t n = 0;
+    ~Ws() { std::free(p); }
+  };
+  thread_local Ws ws;
+  if (ws.n < floats) {
+    std::free(ws.p);
+    ws.p = nullptr;
+    ws.n = 0;
+    const std::size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    ws.p = static_cast<float*>(p);
+    ws.n = floats;
+  }
+  return ws.p;
+}
+
+/// Splits C (m x n, tiles of mr x nr) into gm x gn rectangles for t threads: the grid whose
+/// largest rectangle is smallest (then the one that packs least). Rectangle edges are tile
+/// multiples, so a thread's tiles are the tiles of the one-thread run.
+void choose_grid(std::size_t m, std::size_t n, const GemmBlocking& bk, int t, int& gm, int& gn) {
+  const std::size_t tm = (m + bk.mr - 1) / bk.mr, tn = (n + bk.nr - 1) / bk.nr;
+  double best = -1;
+  gm = 1;
+  gn = 1;
+  for (int a = 1; a <= t; ++a) {
+    if (t % a) continue;
+    const int b = t / a;
+    if (static_cast<std::size_t>(a) > tm || static_cast<std::size_t>(b) > tn) continue;
+    const double rows = static_cast<double>((tm + a - 1) / a) * bk.mr;
+    const double cols = static_cast<double>((tn + b - 1) / b) * bk.nr;
+    const double cost = rows * cols + 8.0 * (rows + cols);  // compute + packing per thread
+    if (best < 0 || cost < best) {
+      best = cost;
+      gm = a;
+      gn = b;
+    }
+  }
+}
+
+/// [begin, end) of part i of `parts` over `count` units of `unit` elements, capped at `total`.
+void split(std::size_t total, std::size_t unit, int parts, int i, std::size_t& b, std::size_t& e) {
+  const std::size_t units = (total + unit - 1) / unit;
+  const std::size_t per = units / parts, extra = units % parts;
+  const std::size_t ui = static_cast<std::size_t>(i);
+  const std::size_t ub = ui * per + (ui < extra ? ui : extra);
+  const std::size_t ue = ub + per + (ui < extra ? 1 : 0);
+  b = ub * unit < total ? ub * unit : total;
+  e = ue * unit < total ? ue * unit : total;
+}
+
+}  // namespace
+
+void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size_t n,
+          std::size_t k, float alpha, const float* a, std::size_t lda, const float* b,
+          std::size_t ldb, float beta, float* c, std::size_t ldc, const GemmEpilogue& epilogue) {
+  const char* fn = "gemm";
+  if (!valid_layout(layout))
+    fail(fn, "layout is not a MatLayout (value " + std::to_string(static_cast<int>(layout)) + ")");
+  if (!valid_trans(transa))
+    fail(fn, "transa is not a Trans (value " + std::to_string(static_cast<int>(transa)) + ")");
+  if (!valid_trans(transb))
+    fail(fn, "transb is not a Trans (value " + std::to_string(static_cast<int>(transb)) + ")");
+  detail::check_finite(fn, "alpha", alpha);
+  detail::check_finite(fn, "beta", beta);
+  const bool ta = transa == Trans::transpose, tb = transb == Trans::transpose;
+  const std::size_t span_a = check_matrix(fn, "A", "lda", layout, ta ? k : m, ta ? m : k, lda);
+  const std::size_t span_b = check_matrix(fn, "B", "ldb", layout, tb ? n : k, tb ? k : n, ldb);
+  const std::size_t span_c = check_matrix(fn, "C", "ldc", layout, m, n, ldc);
+  detail::check_ptr(fn, "a", a, span_a);
+  detail::check_ptr(fn, "b", b, span_b);
+  detail::check_ptr(fn, "c", c, span_c);
+  detail::check_disjoint(fn, "c", static_cast<const float*>(c), span_c, "a", a, span_a);
+  detail::check_disjoint(fn, "c", static_cast<const float*>(c), span_c, "b", b, span_b);
+  const int act = check_epilogue(fn, epilogue);
+  if (epilogue.bias)
+    detail::check_disjoint(fn, "c", static_cast<const float*>(c), span_c, "epilogue.bias",
+                           epilogue.bias, n);
+  if (m == 0 || n == 0) return;
+
+  // Normalize to row-major C (rows x cols) = A'(rows x k) * B'(k x cols).
+  GemmArgs g{};
+  const std::ptrdiff_t la = static_cast<std::ptrdiff_t>(lda), lb = static_cast<std::ptrdiff_t>(ldb);
+  if (layout == MatLayout::row_major) {
+    g.m = m;
+    g.n = n;
+    g.a = a;
+    g.a_rs = ta ? 1 : la;
+    g.a_cs = ta ? la : 1;
+    g.b = b;
+    g.b_rs = tb ? 1 : lb;
+    g.b_cs = tb ? lb : 1;
+    g.bias_mode = epilogue.bias ? BiasMode::per_col : BiasMode::none;
+  } else {  // C^T = op(B)^T op(A)^T, computed row-major
+    g.m = n;
+    g.n = m;
+    g.a = b;
+    g.a_rs = tb ? 1 : lb;
+    g.a_cs = tb ? lb : 1;
+    g.b = a;
+    g.b_rs = ta ? 1 : la;
+    g.b_cs = ta ? la : 1;
+    g.bias_mode = epilogue.bias ? BiasMode::per_row : BiasMode::none;
+  }
+  g.k = k;
+  g.c = c;
+  g.ldc = ldc;
+  g.alpha = alpha;
+  g.beta = beta;
+  g.bias = epilogue.bias;
+  g.act = act;
+  g.act_alpha = act >= 0 ? epilogue.act.alpha : 0.0f;
+
+  const GemmBlocking& bk = blocking();
+  // Few rows of C: each column panel of B is used by few row panels, so B is read in place
+  // rather than packed (when its rows are contiguous).
+  g.unpacked_b = g.b_cs == 1 && g.m <= static_cast<std::size_t>(4 * bk.mr);
+
+  const auto& t = table();
+  const std::size_t ws_floats = kernels::gemm_workspace_floats(bk);
+  const double fmas = static_cast<double>(g.m) * static_cast<double>(g.n) *
+                      static_cast<double>(k > 0 ? k : 1);
+  const std::size_t work = fmas > 1e18 ? static_cast<std::size_t>(1e18) : static_cast<std::size_t>(fmas);
+  const int threads = detail::threads_for(work, kMinFmaPerThread);
+  int gm = 1, gn = 1;
+  if (threads > 1) choose_grid(g.m, g.n, bk, threads, gm, gn);
+  const int used = gm * gn;
+  if (used <= 1) {
+    t.gemm_block(g, 0, g.m, 0, g.n, workspace(ws_floats));
+    return;
+  }
+#pragma omp parallel num_threads(used)
+  {
+    const int id = omp_get_thread_num();
+    std::size_t mb, me, nb, ne;
+    split(g.m, static_cast<std::size_t>(bk.mr), gm, id / gn, mb, me);
+    split(g.n, static_cast<std::size_t>(bk.nr), gn, id % gn, nb, ne);
+    t.gemm_block(g, mb, me, nb, ne, workspace(ws_floats));
+  }
+}
+
+void column_sum(MatLayout layout, std::size_t m, std::size_t n, const float* x, std::size_t ldx,
+                float beta, float* sums) {
+  const char* fn = "column_sum";
+  if (!valid_layout(layout))
+    fail(fn, "layout is not a MatLayout (value " + std::to_string(static_cast<int>(layout)) + ")");
+  detail::check_finite(fn, "beta", beta);
+  const std::size_t span = check_matrix(fn, "X", "ldx", layout, m, n, ldx);
+  detail::check_count(fn, "n", n);
+  detail::check_ptr(fn, "x", x, span);
+  detail::check_ptr(fn, "sums", sums, n);
+  detail::check_disjoint(fn, "sums", static_cast<const float*>(sums), n, "x", x, span);
+  if (n == 0) return;
+  const auto& t = table();
+  const bool rm = layout == MatLayout::row_major;
+  const auto f = rm ? t.colsum_rows : t.colsum_cols;
+  // Columns are independent: any split over threads gives the same sums.
+  const std::size_t work = m * n;
+  const int threads = detail::threads_for(work, std::size_t{1} << 18);
+  const std::size_t unit = 64;
+  if (threads <= 1 || n < 2 * unit) {
+    f(m, n, x, ldx, beta, sums);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    std::size_t b, e;
+    split(n, unit, threads, omp_get_thread_num(), b, e);
+    if (b < e) f(m, e - b, rm ? x + b : x + b * ldx, ldx, beta, sums + b);
+  }
+}
+
+}  // namespace simdgrad

@@ -1,0 +1,620 @@
+// GEMM: every layout and transpose on every ISA against the double reference and oneDNN, tile
+// and block edges, padded leading dimensions, alpha/beta, beta = 0 with NaN in C, epilogues,
+// thread-count and ISA agreement, column sums, bad input.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "../kernels/gemm_table.hpp"
+#include "common.hpp"
+#include "support/reference_gemm.hpp"
+
+using simdgrad::Activation;
+using simdgrad::ActivationSpec;
+using simdgrad::GemmEpilogue;
+using simdgrad::MatLayout;
+using simdgrad::Trans;
+
+namespace {
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kSentinel = 12345.0f;  // fills the gaps of padded matrices; must never change
+
+const simdgrad::kernels::GemmBlocking& blocking_of(simdgrad::Isa isa) {
+  return simdgrad::kernels::kGemmBlocking[static_cast<int>(isa)];
+}
+
+std::string name_of(MatLayout l, Trans ta, Trans tb) {
+  return std::string(l == MatLayout::row_major ? "row" : "col") + "-" +
+         (ta == Trans::none ? "N" : "T") + (tb == Trans::none ? "N" : "T");
+}
+
+struct Problem {
+  MatLayout layout = MatLayout::row_major;
+  Trans ta = Trans::none, tb = Trans::none;
+  std::size_t m = 0, n = 0, k = 0;
+  std::size_t pad_a = 0, pad_b = 0, pad_c = 0;  // leading dimension above the minimum
+  float alpha = 1.0f, beta = 0.0f;
+  bool nan_c = false;  // C starts as NaN (with beta = 0 it must not leak)
+  GemmEpilogue ep;
+  unsigned seed = 1;
+
+  std::size_t rows_a() const { return ta == Trans::none ? m : k; }
+  std::size_t cols_a() const { return ta == Trans::none ? k : m; }
+  std::size_t rows_b() const { return tb == Trans::none ? k : n; }
+  std::size_t cols_b() const { return tb == Trans::none ? n : k; }
+  std::size_t inner(std::size_t rows, std::size_t cols) const {
+    return layout == MatLayout::row_major ? cols : rows;
+  }
+  std::size_t outer(std::size_t rows, std::size_t cols) const {
+    return layout == MatLayout::row_major ? rows : cols;
+  }
+  std::size_t lda() const { return std::max<std::size_t>(1, inner(rows_a(), cols_a())) + pad_a; }
+  std::size_t ldb() const { return std::max<std::size_t>(1, inner(rows_b(), cols_b())) + pad_b; }
+  std::size_t ldc() const { return std::max<std::size_t>(1, inner(m, n)) + pad_c; }
+  std::string str() const {
+    return name_of(layout, ta, tb) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+           " k=" + std::to_string(k) + " alpha=" + std::to_string(alpha) +
+           " beta=" + std::to_string(beta) + (nan_c ? " nanC" : "") +
+           (ep.bias ? " bias" : "") +
+           (ep.activate ? std::string(" act=") + simdgrad::activation_name(ep.act.kind) : "");
+  }
+};
+
+/// A stored matrix filled with data, its gaps (ld beyond the row) with the sentinel.
+std::vector<float> make_matrix(MatLayout layout, std::size_t rows, std::size_t cols,
+                               std::size_t ld, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+  const std::size_t outer = layout == MatLayout::row_major ? rows : cols;
+  const std::size_t inner = layout == MatLayout::row_major ? cols : rows;
+  std::vector<float> v(std::max<std::size_t>(1, outer) * ld, kSentinel);
+  const auto d = sgtest::uniform(outer * inner + 1, lo, hi, seed);
+  for (std::size_t o = 0; o < outer; ++o)
+    for (std::size_t i = 0; i < inner; ++i) v[o * ld + i] = d[o * inner + i];
+  return v;
+}
+
+struct Data {
+  std::vector<float> a, b, c0, bias;
+};
+
+Data make_data(const Problem& p) {
+  Data d;
+  d.a = make_matrix(p.layout, p.rows_a(), p.cols_a(), p.lda(), p.seed);
+  d.b = make_matrix(p.layout, p.rows_b(), p.cols_b(), p.ldb(), p.seed + 1);
+  d.c0 = make_matrix(p.layout, p.m, p.n, p.ldc(), p.seed + 2);
+  if (p.nan_c)
+    for (std::size_t i = 0; i < p.m; ++i)
+      for (std::size_t j = 0; j < p.n; ++j)
+        d.c0[sgref::stored_index(p.layout, i, j, p.ldc())] = kNaN;
+  d.bias = sgtest::uniform(p.n + 1, -1.0f, 1.0f, p.seed + 3);
+  return d;
+}
+
+GemmEpilogue epilogue_for(const Problem& p, const Data& d) {
+  GemmEpilogue ep = p.ep;
+  if (ep.bias) ep.bias = d.bias.data();
+  return ep;
+}
+
+std::vector<float> run_gemm(const Problem& p, const Data& d) {
+  std::vector<float> c = d.c0;
+  simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), d.b.data(),
+                 p.ldb(), p.beta, c.data(), p.ldc(), epilogue_for(p, d));
+  return c;
+}
+
+/// Checks c against the reference; the gaps of C must hold the sentinel still.
+bool check_result(const Problem& p, const Data& d, const std::vector<float>& c,
+                  double act_ulp = 4.0) {
+  const auto ref = sgref::gemm_reference(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha,
+                                         d.a.data(), p.lda(), d.b.data(), p.ldb(), p.beta,
+                                         d.c0.data(), p.ldc(), epilogue_for(p, d), act_ulp);
+  int bad = 0;
+  for (std::size_t i = 0; i < p.m; ++i)
+    for (std::size_t j = 0; j < p.n; ++j) {
+      const float got = c[sgref::stored_index(p.layout, i, j, p.ldc())];
+      const double want = ref.value[i * p.n + j];
+      const bool ok = std::isnan(want)   ? std::isnan(got)
+                      : std::isinf(want) ? static_cast<double>(got) == want
+                                         : std::fabs(got - want) <= ref.bound[i * p.n + j];
+      if (!ok && bad++ < 3)
+        ADD_FAILURE() << p.str() << " at (" << i << "," << j << "): got " << got << " want "
+                      << want << " bound " << ref.bound[i * p.n + j];
+    }
+  const std::size_t outer = p.outer(p.m, p.n), inner = p.inner(p.m, p.n);
+  for (std::size_t o = 0; o < outer; ++o)
+    for (std::size_t x = inner; x < p.ldc(); ++x)
+      if (c[o * p.ldc() + x] != kSentinel && bad++ < 3)
+        ADD_FAILURE() << p.str() << ": gap of C written at " << o << "," << x;
+  return bad == 0;
+}
+
+const Trans kTrans[2] = {Trans::none, Trans::transpose};
+const MatLayout kLayouts[2] = {MatLayout::row_major, MatLayout::col_major};
+
+class Gemm : public sgtest::PerIsa {
+ protected:
+  const simdgrad::kernels::GemmBlocking& bk() const { return blocking_of(GetParam()); }
+};
+
+// m, n around the register tile, small k; every layout and transpose; padded lds.
+TEST_P(Gemm, TileEdgesAllLayouts) {
+  const auto& b = bk();
+  const std::size_t mr = b.mr, nr = b.nr;
+  const std::vector<std::size_t> ms = {1, mr - 1 > 0 ? mr - 1 : 2, mr, mr + 1, 2 * mr + 3};
+  const std::vector<std::size_t> ns = {1, nr - 1, nr, nr + 1, 2 * nr + 5};
+  const std::vector<std::size_t> ks = {1, 2, 17};
+  for (MatLayout l : kLayouts)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans)
+        for (std::size_t m : ms)
+          for (std::size_t n : ns)
+            for (std::size_t k : ks) {
+              Problem p;
+              p.layout = l;
+              p.ta = ta;
+              p.tb = tb;
+              p.m = m;
+              p.n = n;
+              p.k = k;
+              p.pad_a = (m + k) % 3;
+              p.pad_b = 1 + (n % 5);
+              p.pad_c = 3;
+              p.seed = static_cast<unsigned>(m * 131 + n * 7 + k);
+              const Data d = make_data(p);
+              if (!check_result(p, d, run_gemm(p, d))) return;
+            }
+}
+
+// k across the k blocking (kc - 1, kc, kc + 1, 2kc + 3): partial sums are stored and reloaded.
+TEST_P(Gemm, KBlocksAllLayouts) {
+  const auto& b = bk();
+  const std::size_t kc = b.kc;
+  for (MatLayout l : kLayouts)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans)
+        for (std::size_t k : {kc - 1, kc, kc + 1, 2 * kc + 3}) {
+          Problem p;
+          p.layout = l;
+          p.ta = ta;
+          p.tb = tb;
+          p.m = b.mr + 2;
+          p.n = b.nr + 3;
+          p.k = k;
+          p.pad_a = 2;
+          p.pad_b = 1;
+          p.pad_c = 5;
+          p.beta = 0.5f;
+          const Data d = make_data(p);
+          if (!check_result(p, d, run_gemm(p, d))) return;
+        }
+}
+
+// A few hundred in every dimension, past the mc/nc blocks on the small ISAs' tables.
+TEST_P(Gemm, HundredsAllLayouts) {
+  const std::size_t m = sgtest::big(16 * 19) + 3, n = sgtest::big(16 * 21) + 5,
+                    k = sgtest::big(16 * 17) + 1;
+  for (MatLayout l : kLayouts)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans) {
+        if (sgtest::small_run() && (ta != tb)) continue;
+        Problem p;
+        p.layout = l;
+        p.ta = ta;
+        p.tb = tb;
+        p.m = m;
+        p.n = n;
+        p.k = k;
+        p.pad_c = 1;
+        p.pad_a = 4;
+        p.beta = 1.0f;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
+// Shapes that exercise the whole blocking: more rows than mc or more columns than nc.
+TEST_P(Gemm, BeyondBlockSizes) {
+  const auto& b = bk();
+  struct S { std::size_t m, n, k; };
+  const S shapes[] = {{static_cast<std::size_t>(b.mc) + b.mr + 1, 9, 5},
+                      {3, static_cast<std::size_t>(b.nc) + b.nr + 1, 7}};
+  for (const S& s : shapes)
+    for (Trans tb : kTrans) {
+      Problem p;
+      p.tb = tb;
+      p.m = s.m;
+      p.n = s.n;
+      p.k = s.k;
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
+// alpha and beta over {0, 1, -0.5, 2}; beta = 0 with NaN in C never reads C.
+TEST_P(Gemm, AlphaBeta) {
+  const auto& b = bk();
+  const float vals[] = {0.0f, 1.0f, -0.5f, 2.0f};
+  for (MatLayout l : kLayouts)
+    for (float alpha : vals)
+      for (float beta : vals)
+        for (bool nan_c : {false, true}) {
+          if (nan_c && beta != 0.0f) continue;
+          Problem p;
+          p.layout = l;
+          p.tb = Trans::transpose;
+          p.m = b.mr + 1;
+          p.n = 2 * b.nr - 1;
+          p.k = b.kc + 3;
+          p.pad_c = 2;
+          p.alpha = alpha;
+          p.beta = beta;
+          p.nan_c = nan_c;
+          const Data d = make_data(p);
+          const auto c = run_gemm(p, d);
+          if (!check_result(p, d, c)) return;
+          if (nan_c)
+            for (std::size_t i = 0; i < p.m * p.n; ++i)
+              if (std::isnan(c[sgref::stored_index(l, i / p.n, i % p.n, p.ldc())])) {
+                ADD_FAILURE() << p.str() << ": NaN from C leaked";
+                return;
+              }
+        }
+}
+
+// k = 0 scales C by beta (and runs the epilogue); alpha = 0 does not read A or B.
+TEST_P(Gemm, EmptyProduct) {
+  for (float beta : {0.0f, 1.0f, -0.5f, 2.0f})
+    for (bool with_ep : {false, true}) {
+      Problem p;
+      p.m = 7;
+      p.n = 19;
+      p.k = 0;
+      p.beta = beta;
+      p.nan_c = beta == 0.0f;
+      if (with_ep) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+  Problem p;
+  p.m = 9;
+  p.n = 21;
+  p.k = 13;
+  p.alpha = 0.0f;
+  p.beta = -0.5f;
+  Data d = make_data(p);
+  std::fill(d.a.begin(), d.a.end(), kNaN);
+  std::fill(d.b.begin(), d.b.end(), kNaN);
+  const auto c = run_gemm(p, d);
+  for (std::size_t i = 0; i < p.m; ++i)
+    for (std::size_t j = 0; j < p.n; ++j)
+      ASSERT_EQ(c[i * p.ldc() + j], -0.5f * d.c0[i * p.ldc() + j]);
+  // m = 0 or n = 0: nothing happens, even with null pointers.
+  simdgrad::gemm(MatLayout::row_major, Trans::none, Trans::none, 0, 5, 3, 1.0f, nullptr, 3,
+                 d.b.data(), 5, 0.0f, nullptr, 5);
+  simdgrad::gemm(MatLayout::row_major, Trans::none, Trans::none, 4, 0, 3, 1.0f, d.a.data(), 3,
+                 nullptr, 1, 0.0f, nullptr, 1);
+}
+
+// NaN and infinity in A or B propagate as in the reference.
+TEST_P(Gemm, SpecialValues) {
+  Problem p;
+  p.m = bk().mr + 1;
+  p.n = bk().nr + 1;
+  p.k = 9;
+  Data d = make_data(p);
+  d.a[0] = kNaN;                                     // row 0 of C: NaN
+  d.b[2] = std::numeric_limits<float>::infinity();   // B(0,2) = inf: column 2 of C is +-inf
+  const auto c = run_gemm(p, d);
+  if (!check_result(p, d, c)) return;
+  for (std::size_t j = 0; j < p.n; ++j) EXPECT_TRUE(std::isnan(c[j]));
+}
+
+// Every epilogue (bias, activation, both) in both layouts; k past a block so the epilogue runs
+// only once the sums are complete.
+TEST_P(Gemm, Epilogues) {
+  const auto& b = bk();
+  std::vector<GemmEpilogue> eps;
+  const float* bias_tag = reinterpret_cast<const float*>(1);  // replaced by the real bias
+  eps.push_back(GemmEpilogue(bias_tag));
+  for (int a = 0; a < simdgrad::kActivationCount; ++a) {
+    const Activation kind = static_cast<Activation>(a);
+    ActivationSpec spec(kind);
+    GemmEpilogue e(nullptr, spec);
+    // Activations whose kernels do not exist yet are rejected with an error (checked here).
+    Problem probe;
+    probe.m = probe.n = probe.k = 1;
+    const Data pd = make_data(probe);
+    std::vector<float> c = pd.c0;
+    bool have = true;
+    try {
+      simdgrad::gemm(MatLayout::row_major, Trans::none, Trans::none, 1, 1, 1, 1.0f, pd.a.data(),
+                     1, pd.b.data(), 1, 0.0f, c.data(), 1, e);
+    } catch (const simdgrad::error& err) {
+      have = false;
+      EXPECT_NE(std::string(err.what()).find("epilogue.act.kind"), std::string::npos);
+      EXPECT_EQ(c[0], pd.c0[0]);
+    }
+    if (!have) continue;
+    eps.push_back(e);
+    eps.push_back(GemmEpilogue(bias_tag, spec));
+  }
+  eps.push_back(GemmEpilogue(bias_tag, ActivationSpec(Activation::leaky_relu, 0.25f)));
+  for (MatLayout l : kLayouts)
+    for (const GemmEpilogue& e : eps) {
+      Problem p;
+      p.layout = l;
+      p.ta = l == MatLayout::row_major ? Trans::none : Trans::transpose;
+      p.m = 2 * b.mr + 1;
+      p.n = 2 * b.nr + 3;
+      p.k = b.kc + 5;
+      p.pad_c = 3;
+      p.beta = 0.5f;
+      p.alpha = 2.0f;  // pre-activation values spread over [-~10, ~10]
+      p.ep = e;
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
+SGTEST_INSTANTIATE_PER_ISA(Gemm);
+
+// One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
+TEST(GemmThreads, IdenticalBits) {
+  struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; };
+  // Each at least 2 * 2^21 multiply-adds, the size at which gemm takes a second thread.
+  const S shapes[] = {{sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
+                      {40, sgtest::big(320), 400, Trans::none, Trans::transpose, MatLayout::row_major},
+                      {sgtest::big(150), sgtest::big(170), 190, Trans::transpose, Trans::none,
+                       MatLayout::col_major},
+                      {5, sgtest::big(1200), 800, Trans::none, Trans::none, MatLayout::row_major}};
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (const S& s : shapes) {
+      Problem p;
+      p.layout = s.l;
+      p.ta = s.ta;
+      p.tb = s.tb;
+      p.m = s.m;
+      p.n = s.n;
+      p.k = s.k;
+      p.beta = -0.5f;
+      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      const Data d = make_data(p);
+      simdgrad::set_num_threads(1);
+      const auto c1 = run_gemm(p, d);
+      simdgrad::set_num_threads(2);
+      const auto c2 = run_gemm(p, d);
+      simdgrad::set_num_threads(0);
+      for (std::size_t i = 0; i < c1.size(); ++i)
+        ASSERT_TRUE(sgtest::same_bits(c1[i], c2[i]))
+            << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
+    }
+  }
+}
+
+// ISAs that evaluate the same formula (all fused, or all unfused) give the same bits: each
+// element is the same chain of multiply-adds on every path.
+TEST(GemmIsas, SameFormulaSameBits) {
+  const auto isas = sgtest::test_isas();
+  Problem p;
+  p.tb = Trans::transpose;
+  p.m = 29;
+  p.n = 71;
+  p.k = 800;
+  p.beta = 2.0f;
+  p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+  const Data d = make_data(p);
+  std::vector<std::vector<float>> out;
+  for (simdgrad::Isa isa : isas) {
+    sgtest::IsaScope scope(isa);
+    out.push_back(run_gemm(p, d));
+  }
+  for (std::size_t x = 0; x < isas.size(); ++x)
+    for (std::size_t y = x + 1; y < isas.size(); ++y) {
+      if (!sgtest::same_formula(isas[x], isas[y])) continue;
+      for (std::size_t i = 0; i < out[x].size(); ++i)
+        ASSERT_TRUE(sgtest::same_bits(out[x][i], out[y][i]))
+            << simdgrad::isa_name(isas[x]) << " vs " << simdgrad::isa_name(isas[y]) << " at " << i;
+    }
+}
+
+#if defined(SIMDGRAD_TEST_ONEDNN)
+// dnnl_sgemm, every layout and transpose: both results within the reference bound of each other.
+TEST(GemmOneDnn, SgemmAgrees) {
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (MatLayout l : kLayouts)
+      for (Trans ta : kTrans)
+        for (Trans tb : kTrans) {
+          Problem p;
+          p.layout = l;
+          p.ta = ta;
+          p.tb = tb;
+          p.m = 37;
+          p.n = 45;
+          p.k = 413;
+          p.pad_a = 3;
+          p.pad_b = 2;
+          p.pad_c = 1;
+          p.alpha = -0.5f;
+          p.beta = 2.0f;
+          const Data d = make_data(p);
+          const auto c = run_gemm(p, d);
+          std::vector<float> cd = d.c0;
+          sgdnnl::sgemm(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), d.b.data(),
+                        p.ldb(), p.beta, cd.data(), p.ldc());
+          const auto ref = sgref::gemm_reference(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(),
+                                                 p.lda(), d.b.data(), p.ldb(), p.beta,
+                                                 d.c0.data(), p.ldc(), {});
+          for (std::size_t i = 0; i < p.m; ++i)
+            for (std::size_t j = 0; j < p.n; ++j) {
+              const std::size_t at = sgref::stored_index(l, i, j, p.ldc());
+              ASSERT_LE(std::fabs(c[at] - cd[at]), 2 * ref.bound[i * p.n + j])
+                  << simdgrad::isa_name(isa) << " " << p.str() << " (" << i << "," << j << ")";
+            }
+        }
+  }
+}
+
+// oneDNN's matmul with bias and eltwise post-ops against the fused epilogue.
+TEST(GemmOneDnn, MatmulEpilogueAgrees) {
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (int a = 0; a < simdgrad::kActivationCount; ++a) {
+      const ActivationSpec spec(static_cast<Activation>(a));
+      Problem p;
+      p.layout = a % 2 ? MatLayout::col_major : MatLayout::row_major;
+      p.tb = a % 3 ? Trans::transpose : Trans::none;
+      p.m = 19;
+      p.n = 53;
+      p.k = 130;
+      p.pad_c = 2;
+      p.beta = 0.5f;
+      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), spec);
+      Data d = make_data(p);
+      std::vector<float> c = d.c0;
+      try {
+        c = run_gemm(p, d);
+      } catch (const simdgrad::error&) {
+        continue;  // this activation has no kernel yet (checked in Gemm.Epilogues)
+      }
+      sgdnnl::Matmul mm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, p.lda(), p.ldb(), p.beta,
+                        p.ldc(), epilogue_for(p, d));
+      if (!mm.ok) continue;
+      std::vector<float> cd = d.c0;
+      mm.run(d.a.data(), d.b.data(), d.bias.data(), cd.data());
+      const auto ref = sgref::gemm_reference(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha,
+                                             d.a.data(), p.lda(), d.b.data(), p.ldb(), p.beta,
+                                             d.c0.data(), p.ldc(), epilogue_for(p, d), 8.0);
+      for (std::size_t i = 0; i < p.m; ++i)
+        for (std::size_t j = 0; j < p.n; ++j) {
+          const std::size_t at = sgref::stored_index(p.layout, i, j, p.ldc());
+          ASSERT_LE(std::fabs(c[at] - cd[at]), 2 * ref.bound[i * p.n + j] + 1e-6)
+              << simdgrad::isa_name(isa) << " " << p.str() << " (" << i << "," << j << ")";
+        }
+    }
+  }
+}
+#endif
+
+// Bad input: a clear simdgrad::error naming the argument, C untouched.
+TEST(GemmErrors, BadInput) {
+  std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 7.0f), bias(8, 0.0f);
+  const auto R = MatLayout::row_major, Cm = MatLayout::col_major;
+  const auto N = Trans::none, T = Trans::transpose;
+  auto expect = [&](const char* what, auto&& call) {
+    std::vector<float> before = c;
+    try {
+      call();
+      ADD_FAILURE() << "no error, expected one mentioning " << what;
+    } catch (const simdgrad::error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("simdgrad::", 0), 0u) << msg;
+      EXPECT_NE(msg.find(what), std::string::npos) << msg;
+    }
+    EXPECT_EQ(c, before) << what;
+  };
+  float* A = a.data();
+  float* B = b.data();
+  float* C = c.data();
+  // m = 4, n = 4, k = 4 row-major: lda = ldb = ldc = 4 minimum.
+  expect("a is null", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, nullptr, 4, B, 4, 0, C, 4); });
+  expect("b is null", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, nullptr, 4, 0, C, 4); });
+  expect("c is null", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, 0, nullptr, 4); });
+  expect("lda", [&] { simdgrad::gemm(R, N, N, 4, 4, 5, 1, A, 4, B, 4, 0, C, 4); });
+  expect("lda", [&] { simdgrad::gemm(R, T, N, 5, 4, 4, 1, A, 4, B, 4, 0, C, 5); });
+  expect("lda", [&] { simdgrad::gemm(Cm, N, N, 5, 4, 4, 1, A, 4, B, 4, 0, C, 5); });
+  expect("ldb", [&] { simdgrad::gemm(R, N, N, 4, 5, 4, 1, A, 4, B, 4, 0, C, 5); });
+  expect("ldb", [&] { simdgrad::gemm(R, N, T, 4, 4, 5, 1, A, 5, B, 4, 0, C, 4); });
+  expect("ldc", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 3); });
+  expect("ldc", [&] { simdgrad::gemm(Cm, N, N, 4, 2, 4, 1, A, 4, B, 4, 0, C, 3); });
+  expect("ldc must be >= 1", [&] { simdgrad::gemm(R, N, N, 0, 0, 4, 1, A, 4, B, 1, 0, C, 0); });
+  const std::size_t huge = std::numeric_limits<std::size_t>::max() / 2;
+  expect("overflows", [&] { simdgrad::gemm(R, N, N, huge, 1, 4, 1, A, 4, B, 1, 0, C, 1); });
+  expect("overflows", [&] { simdgrad::gemm(R, N, N, 4, 4, huge, 1, A, huge, B, 4, 0, C, 4); });
+  expect("c overlaps a", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, C + 8, 4, B, 4, 0, C, 4); });
+  expect("c overlaps b", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, C + 15, 4, 0, C, 4); });
+  expect("c overlaps epilogue.bias", [&] {
+    simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4, GemmEpilogue(C + 2));
+  });
+  expect("alpha", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, NAN, A, 4, B, 4, 0, C, 4); });
+  expect("beta", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, INFINITY, C, 4); });
+  expect("layout", [&] {
+    simdgrad::gemm(static_cast<MatLayout>(7), N, N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4);
+  });
+  expect("transa", [&] {
+    simdgrad::gemm(R, static_cast<Trans>(2), N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4);
+  });
+  expect("transb", [&] {
+    simdgrad::gemm(R, N, static_cast<Trans>(-1), 4, 4, 4, 1, A, 4, B, 4, 0, C, 4);
+  });
+  expect("epilogue.act.kind", [&] {
+    simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4,
+                   GemmEpilogue(nullptr, ActivationSpec(static_cast<Activation>(99), 0)));
+  });
+  expect("epilogue.act.alpha", [&] {
+    simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, B, 4, 0, C, 4,
+                   GemmEpilogue(bias.data(), ActivationSpec(Activation::leaky_relu, NAN)));
+  });
+  // column_sum
+  expect("x is null", [&] { simdgrad::column_sum(R, 4, 4, nullptr, 4, 0, C); });
+  expect("sums is null", [&] { simdgrad::column_sum(R, 4, 4, A, 4, 0, nullptr); });
+  expect("ldx", [&] { simdgrad::column_sum(R, 4, 4, A, 3, 0, C); });
+  expect("ldx", [&] { simdgrad::column_sum(Cm, 5, 4, A, 4, 0, C); });
+  expect("overflows", [&] { simdgrad::column_sum(R, huge, 4, A, 4, 0, C); });
+  expect("sums overlaps x", [&] { simdgrad::column_sum(R, 2, 4, C + 2, 4, 0, C); });
+  expect("beta", [&] { simdgrad::column_sum(R, 2, 4, A, 4, NAN, C); });
+  expect("layout", [&] { simdgrad::column_sum(static_cast<MatLayout>(3), 2, 4, A, 4, 0, C); });
+}
+
+class ColumnSum : public sgtest::PerIsa {};
+
+TEST_P(ColumnSum, AgainstReference) {
+  for (MatLayout l : kLayouts)
+    for (std::size_t m : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{7},
+                          std::size_t{64}, sgtest::big(1000) + 1})
+      for (std::size_t n : {1, 3, 15, 16, 17, 63, 64, 65, 200})
+        for (float beta : {0.0f, 1.0f, -0.5f}) {
+          const std::size_t ld = (l == MatLayout::row_major ? n : std::max<std::size_t>(m, 1)) + 3;
+          const auto x = make_matrix(l, m, n, ld, static_cast<unsigned>(m + 3 * n));
+          auto sums = sgtest::uniform(n + 1, -1.0f, 1.0f, 5);
+          if (beta == 0.0f) std::fill(sums.begin(), sums.end() - 1, kNaN);
+          sums[n] = kSentinel;
+          const auto sums0 = sums;
+          simdgrad::column_sum(l, m, n, x.data(), ld, beta, sums.data());
+          std::vector<double> v, bd;
+          sgref::column_sum_reference(l, m, n, x.data(), ld, beta, sums0.data(), v, bd);
+          ASSERT_EQ(sums[n], kSentinel);
+          for (std::size_t j = 0; j < n; ++j)
+            ASSERT_LE(std::fabs(sums[j] - v[j]), bd[j])
+                << (l == MatLayout::row_major ? "row" : "col") << " m=" << m << " n=" << n
+                << " beta=" << beta << " j=" << j << " got " << sums[j] << " want " << v[j];
+        }
+}
+
+SGTEST_INSTANTIATE_PER_ISA(ColumnSum);
+
+TEST(ColumnSumThreads, IdenticalBitsAndIsas) {
+  const std::size_t m = sgtest::big(2000) + 3, n = 1000;
+  const auto x = make_matrix(MatLayout::row_major, m, n, n, 11);
+  std::vector<float> first;
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (int t : {1, 2}) {
+      simdgrad::set_num_threads(t);
+      std::vector<float> s(n);
+      simdgrad::column_sum(MatLayout::row_major, m, n, x.data(), n, 0.0f, s.data());
+      simdgrad::set_num_threads(0);
+      if (first.empty()) first = s;
+      // Row-major sums are plain additions in a fixed order: the same bits on every ISA.
+      for (std::size_t j = 0; j < n; ++j)
+        ASSERT_TRUE(sgtest::same_bits(first[j], s[j]))
+            << simdgrad::isa_name(isa) << " threads=" << t << " j=" << j;
+    }
+  }
+}
+
+}  // namespace
