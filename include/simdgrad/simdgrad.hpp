@@ -4,7 +4,4 @@
 #include <simdgrad/error.hpp>
 #include <simdgrad/cpu.hpp>
 #include <simdgrad/activation.hpp>
-#include <simdgrad/batchnorm.hpp>
 #include <simdgrad/gemm.hpp>
-#include <simdgrad/optimizer.hpp>
-#include <simdgrad/clip.hpp>
