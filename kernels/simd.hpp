@@ -155,3 +155,89 @@ inline vf copysign_v(vf m, vf s) {
   const vi sign = to_bits(s) & to_bits(splat(-0.0f));
   return from_bits(to_bits(vabs(m)) | sign);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lane masks and byte masks (one uint8_t per lane, 0 or 1; e.g. a ReLU mask kept for backward).
+
+/// Mask of the first k lanes (k <= kW).
+inline vm mask_first(std::size_t k) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  return k != 0;
+#else
+  alignas(64) static constexpr float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return vf::load_aligned(iota) < splat(static_cast<float>(k));
+#endif
+}
+
+/// kW bytes at p -> lanes that are nonzero.
+inline vm load_mask_u8(const std::uint8_t* p) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  return *p != 0;
+#elif defined(SIMDGRAD_ISA_AVX512)
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return vm(static_cast<__mmask16>(_mm_test_epi8_mask(b, b)));
+#elif defined(SIMDGRAD_ISA_AVX2)
+  const __m256i w = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return vm(_mm256_castsi256_ps(_mm256_cmpgt_epi32(w, _mm256_setzero_si256())));
+#elif defined(SIMDGRAD_ISA_SSE2)
+  std::int32_t u;
+  std::memcpy(&u, p, 4);
+  const __m128i z = _mm_setzero_si128();
+  const __m128i w = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(u), z), z);
+  return vm(_mm_castsi128_ps(_mm_cmpgt_epi32(w, z)));
+#elif defined(SIMDGRAD_ISA_NEON)
+  std::uint32_t u;
+  std::memcpy(&u, p, 4);
+  const uint16x8_t w = vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(u)));
+  return vm(vcgtq_u32(vmovl_u16(vget_low_u16(w)), vdupq_n_u32(0)));
+#endif
+}
+
+/// The first k (< kW) bytes at p -> lanes that are nonzero; the other lanes are false.
+inline vm load_mask_u8_partial(const std::uint8_t* p, std::size_t k) {
+#if defined(SIMDGRAD_ISA_AVX512)
+  const __m128i b = _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << k) - 1u), p);
+  return vm(static_cast<__mmask16>(_mm_test_epi8_mask(b, b)));
+#else
+  alignas(16) std::uint8_t buf[16] = {};
+  for (std::size_t i = 0; i < k; ++i) buf[i] = p[i];
+  return load_mask_u8(buf);
+#endif
+}
+
+/// Stores kW bytes at p: 1 where m is true, else 0.
+inline void store_mask_u8(std::uint8_t* p, vm m) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  *p = m ? 1 : 0;
+#elif defined(SIMDGRAD_ISA_AVX512)
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                   _mm_maskz_mov_epi8(static_cast<__mmask16>(m), _mm_set1_epi8(1)));
+#elif defined(SIMDGRAD_ISA_AVX2)
+  const __m256i v = _mm256_and_si256(_mm256_castps_si256(m), _mm256_set1_epi32(1));
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(w, w));
+#elif defined(SIMDGRAD_ISA_SSE2)
+  const __m128i v = _mm_and_si128(_mm_castps_si128(m), _mm_set1_epi32(1));
+  const __m128i w = _mm_packs_epi32(v, v);
+  const std::int32_t u = _mm_cvtsi128_si32(_mm_packs_epi16(w, w));
+  std::memcpy(p, &u, 4);
+#elif defined(SIMDGRAD_ISA_NEON)
+  const uint32x4_t v = vandq_u32(m, vdupq_n_u32(1));
+  const uint16x4_t h = vmovn_u32(v);
+  const uint8x8_t b = vmovn_u16(vcombine_u16(h, h));
+  const std::uint32_t u = vget_lane_u32(vreinterpret_u32_u8(b), 0);
+  std::memcpy(p, &u, 4);
+#endif
+}
+
+/// Stores the first k (< kW) bytes of store_mask_u8(m) at p.
+inline void store_mask_u8_partial(std::uint8_t* p, vm m, std::size_t k) {
+#if defined(SIMDGRAD_ISA_AVX512)
+  _mm_mask_storeu_epi8(p, static_cast<__mmask16>((1u << k) - 1u),
+                       _mm_maskz_mov_epi8(static_cast<__mmask16>(m), _mm_set1_epi8(1)));
+#else
+  alignas(16) std::uint8_t buf[16];
+  store_mask_u8(buf, m);
+  for (std::size_t i = 0; i < k; ++i) p[i] = buf[i];
+#endif
+}
