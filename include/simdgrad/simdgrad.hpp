@@ -4,4 +4,5 @@
 #include <simdgrad/error.hpp>
 #include <simdgrad/cpu.hpp>
 #include <simdgrad/activation.hpp>
+#include <simdgrad/batchnorm.hpp>
 #include <simdgrad/gemm.hpp>
