@@ -6,3 +6,4 @@
 #include <simdgrad/activation.hpp>
 #include <simdgrad/batchnorm.hpp>
 #include <simdgrad/gemm.hpp>
+#include <simdgrad/random.hpp>
