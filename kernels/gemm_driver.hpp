@@ -86,14 +86,15 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           const GemmUkrFn uk = a_ip ? ukr_ip(r) : ukr_pi(r);
           const float* ap = wa + ir * KC;
           float* crow = g.c + (ic + ir) * ldc;
+          GemmTileStore st{NR, g.alpha, g.beta, mode};
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
+            st.ncols = w;
             float* ct = crow + jc + jr;
             if (jr < n_inplace)
-              uk(kb, ap, bblk + jr, g.b_rs, ct, ldc, w, g.alpha, g.beta, mode);
+              uk(kb, ap, bblk + jr, g.b_rs, ct, ldc, &st);
             else
-              uk(kb, ap, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, w, g.alpha,
-                 g.beta, mode);
+              uk(kb, ap, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
             if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
           }
         }

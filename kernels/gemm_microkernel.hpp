@@ -18,17 +18,38 @@ constexpr int kStoreAssign = 0;
 constexpr int kStoreAccumulate = 1;
 constexpr int kStoreScale = 2;
 
+/// How a finished tile is stored. Passed by pointer and read only after the k loop, so that
+/// nothing but the accumulators, B and the broadcast occupies vector registers in the loop
+/// (with alpha and beta in registers GCC spills a B vector on AVX-512's 12 x 32 tile).
+struct GemmTileStore {
+  std::size_t ncols;
+  float alpha, beta;
+  int mode;
+};
+
 template <int R, int V, int ARS, int ACS>
 void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict b,
-              std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc, std::size_t ncols,
-              float alpha, float beta, int mode) {
+              std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
+              const GemmTileStore* __restrict st) {
+  // The C tile is read (or written) once the sums are done: ask for its lines now.
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i) {
+    const float* cr = c + static_cast<std::size_t>(i) * ldc;
+    __builtin_prefetch(cr, 1, 3);
+    if (V * kW > 16) __builtin_prefetch(cr + V * kW - 1, 1, 3);
+  }
   vf acc[R][V];
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[i][v] = splat(0.0f);
 
+  // B rows some steps ahead (B is streamed; in place it is strided by ldb).
+  constexpr std::ptrdiff_t kAhead = 8;
+#pragma GCC unroll 2
   for (std::size_t p = 0; p < kb; ++p) {
+    __builtin_prefetch(b + kAhead * b_rs, 0, 3);
+    if (V * kW > 16) __builtin_prefetch(b + kAhead * b_rs + V * kW - 1, 0, 3);
     vf bv[V];
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
@@ -42,7 +63,9 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict
     b += b_rs;
   }
 
-  const vf va = splat(alpha), vb = splat(beta);
+  const std::size_t ncols = st->ncols;
+  const int mode = st->mode;
+  const vf va = splat(st->alpha), vb = splat(st->beta);
   if (ncols == static_cast<std::size_t>(V) * kW) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
@@ -77,5 +100,4 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict
 }
 
 using GemmUkrFn = void (*)(std::size_t kb, const float* a, const float* b, std::ptrdiff_t b_rs,
-                           float* c, std::size_t ldc, std::size_t ncols, float alpha, float beta,
-                           int mode);
+                           float* c, std::size_t ldc, const GemmTileStore* st);

@@ -31,8 +31,8 @@ inline constexpr int kGemmKC = 384;
 inline constexpr GemmBlocking kGemmBlocking[5] = {
     /* scalar */ {4, 4, kGemmKC, 1020, 512},
     /* sse2   */ {4, 8, kGemmKC, 1020, 512},
-    /* avx2   */ {6, 16, kGemmKC, 1020, 1024},
-    /* avx512 */ {12, 32, kGemmKC, 1020, 1024},
+    /* avx2   */ {6, 16, kGemmKC, 6144, 1024},
+    /* avx512 */ {12, 32, kGemmKC, 6144, 1024},
     /* neon   */ {8, 12, kGemmKC, 1024, 768},
 };
 
