@@ -7,3 +7,5 @@
 #include <simdgrad/batchnorm.hpp>
 #include <simdgrad/gemm.hpp>
 #include <simdgrad/random.hpp>
+#include <simdgrad/optimizer.hpp>
+#include <simdgrad/clip.hpp>
