@@ -1,7 +1,7 @@
 // GEMM block driver (the BLIS loops) and the column sums.
 // Included inside the ISA namespace after simd.hpp, gemm_microkernel.hpp, gemm_pack.hpp and
 // gemm_epilogue.hpp. Needs, from the including TU: constants kMR, kNV, kKC, kMC, kNC, the
-// microkernel tables ukr_pi(r) / ukr_ip(r), and epilogue_fn(act).
+// microkernel picker ukr_for(format, wide, r), wide_v(r), and epilogue_fn(act).
 
 /// C block = beta * C (beta = 0: zeros, C not read): the product is empty (k = 0 or alpha = 0).
 inline void gemm_scale_block(float* c, std::size_t ldc, std::size_t rows, std::size_t ncols,
@@ -53,7 +53,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   float* const wa = ws;                        // MC x KC
   float* const wb = ws + MC * KC;              // KC x ncp
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
+  const bool a_inplace = g.unpacked_a && g.a_cs == 1;
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
+  const int afmt = a_inplace ? kAinplace : a_ip ? kAip : kApi;
 
   for (std::size_t ic = m0; ic < m1; ic += MC) {
     const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
@@ -63,15 +65,16 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       const int mode = !first || g.beta == 1.0f ? kStoreAccumulate
                        : g.beta == 0.0f         ? kStoreAssign
                                                 : kStoreScale;
-      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels of MR rows.
+      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels of MR rows (unless in place).
       const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
                           static_cast<std::ptrdiff_t>(pc) * g.a_cs;
-      for (std::size_t ir = 0; ir < mb; ir += MR) {
-        const std::size_t r = mb - ir < MR ? mb - ir : MR;
-        const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
-        if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
-        else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
-      }
+      if (!a_inplace)
+        for (std::size_t ir = 0; ir < mb; ir += MR) {
+          const std::size_t r = mb - ir < MR ? mb - ir : MR;
+          const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
+          if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
+          else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
+        }
       for (std::size_t jc = n0; jc < n1; jc += NC) {
         const std::size_t nb = n1 - jc < NC ? n1 - jc : NC;
         const float* bblk = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
@@ -83,18 +86,32 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                       g.b_rs, g.b_cs, kb, nb - n_inplace, NR);
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t r = mb - ir < MR ? mb - ir : MR;
-          const GemmUkrFn uk = a_ip ? ukr_ip(r) : ukr_pi(r);
-          const float* ap = wa + ir * KC;
+          const GemmUkrFn uk = ukr_for(afmt, false, r);
+          const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
+                                      : wa + ir * KC;
           float* crow = g.c + (ic + ir) * ldc;
           GemmTileStore st{NR, g.alpha, g.beta, mode};
-          for (std::size_t jr = 0; jr < nb; jr += NR) {
+          std::size_t jr = 0;
+          // Few rows and B in place: wide tiles over long runs of each row of B.
+          const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
+          if (b_inplace && wv > static_cast<std::size_t>(kNV)) {
+            const GemmUkrFn ukw = ukr_for(afmt, true, r);
+            const std::size_t wn = wv * kW;
+            st.ncols = wn;
+            for (; jr + wn <= n_inplace; jr += wn) {
+              float* ct = crow + jc + jr;
+              ukw(kb, ap, g.a_rs, bblk + jr, g.b_rs, ct, ldc, &st);
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, wn);
+            }
+          }
+          for (; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
             st.ncols = w;
             float* ct = crow + jc + jr;
             if (jr < n_inplace)
-              uk(kb, ap, bblk + jr, g.b_rs, ct, ldc, &st);
+              uk(kb, ap, g.a_rs, bblk + jr, g.b_rs, ct, ldc, &st);
             else
-              uk(kb, ap, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              uk(kb, ap, g.a_rs, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
             if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
           }
         }

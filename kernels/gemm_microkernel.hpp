@@ -5,9 +5,9 @@
 //   C = alpha*acc            (mode kStoreAssign: first k block with beta = 0; C is not read)
 //   C = fmadd(alpha, acc, C) (mode kStoreAccumulate: beta = 1, or any later k block)
 //   C = fmadd(alpha, acc, beta*C) (mode kStoreScale: first k block, other beta)
-// A is broadcast element by element from a packed micro-panel, A(i,p) = a[i*ARS + p*ACS]
-// (ARS, ACS compile-time: the [p][i] panel has ARS = 1, ACS = R; the [i][p] panel ARS = kc,
-// ACS = 1). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
+// A is broadcast element by element, A(i,p) = a[i*ARS + p*ACS] (ARS, ACS compile-time: the
+// packed [p][i] panel has ARS = 1, ACS = R; the packed [i][p] panel ARS = kc, ACS = 1); ARS = 0
+// means A is read in place with the row stride a_rs given at run time (ACS = 1). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
 // zero-padded) or B itself (b_rs = ldb) when the caller reads B in place.
 // Only the first `ncols` columns of the tile are loaded from or stored to C.
 //
@@ -28,7 +28,8 @@ struct GemmTileStore {
 };
 
 template <int R, int V, int ARS, int ACS>
-void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict b,
+void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
+              const float* __restrict b,
               std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
               const GemmTileStore* __restrict st) {
   // The C tile is read (or written) once the sums are done: ask for its lines now.
@@ -55,7 +56,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict
     for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
-      const vf ai = splat(a[i * ARS]);
+      const vf ai = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
 #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
@@ -99,5 +100,6 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, const float* __restrict
   }
 }
 
-using GemmUkrFn = void (*)(std::size_t kb, const float* a, const float* b, std::ptrdiff_t b_rs,
+using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, const float* b,
+                           std::ptrdiff_t b_rs,
                            float* c, std::size_t ldc, const GemmTileStore* st);

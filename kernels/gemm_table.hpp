@@ -52,6 +52,7 @@ struct GemmArgs {
   BiasMode bias_mode;
   int act;            // -1: none, else static_cast<int>(Activation)
   float act_alpha;
+  bool unpacked_a;    // read A in place (needs a_cs == 1); decided from the whole problem
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
 };
 

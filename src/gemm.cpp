@@ -197,9 +197,15 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   g.act_alpha = act >= 0 ? epilogue.act.alpha : 0.0f;
 
   const GemmBlocking& bk = blocking();
-  // Few rows of C: each column panel of B is used by few row panels, so B is read in place
-  // rather than packed (when its rows are contiguous).
-  g.unpacked_b = g.b_cs == 1 && g.m <= static_cast<std::size_t>(4 * bk.mr);
+  // Packing pays when an operand is reused by many tiles. B (k x n) is read in place when its
+  // rows are contiguous and it is used by a single row panel (m <= mr) or is small (k*n below
+  // 64K floats, in L2); A likewise when n is at most two column panels or m*k is small.
+  // Decided from the whole problem, so every thread takes the same path.
+  const std::size_t small = std::size_t{1} << 16;
+  const double kn = static_cast<double>(k) * static_cast<double>(g.n);
+  const double mk = static_cast<double>(g.m) * static_cast<double>(k);
+  g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small);
+  g.unpacked_a = g.a_cs == 1 && (g.n <= static_cast<std::size_t>(2 * bk.nr) || mk < small);
 
   const auto& t = table();
   const std::size_t ws_floats = kernels::gemm_workspace_floats(bk);

@@ -33,34 +33,35 @@ static_assert(kNV * static_cast<int>(kW) == kBlocking.nr, "nr must be a whole nu
 static_assert(kMR >= 1 && kMR <= 16, "mr out of range");
 static_assert(kMC % kMR == 0, "mc must be a multiple of mr");
 
-// Microkernel for r rows (1 <= r <= kMR) on an A panel laid out [p][i] (ukr_pi) or [i][p] with
-// row stride kc (ukr_ip).
-#define SIMDGRAD_GEMM_R(R) (R <= kMR ? R : 1)
-#define SIMDGRAD_GEMM_UKR_CASE(R, ARS, ACS) \
-  case R:                                   \
-    return R <= kMR ? &gemm_ukr<SIMDGRAD_GEMM_R(R), kNV, ARS, ACS> : nullptr;
-#define SIMDGRAD_GEMM_UKR_SWITCH(r, ARS, ACS)                                            \
-  switch (r) {                                                                           \
-    SIMDGRAD_GEMM_UKR_CASE(1, ARS(1), ACS(1)) SIMDGRAD_GEMM_UKR_CASE(2, ARS(2), ACS(2))     \
-    SIMDGRAD_GEMM_UKR_CASE(3, ARS(3), ACS(3)) SIMDGRAD_GEMM_UKR_CASE(4, ARS(4), ACS(4))     \
-    SIMDGRAD_GEMM_UKR_CASE(5, ARS(5), ACS(5)) SIMDGRAD_GEMM_UKR_CASE(6, ARS(6), ACS(6))     \
-    SIMDGRAD_GEMM_UKR_CASE(7, ARS(7), ACS(7)) SIMDGRAD_GEMM_UKR_CASE(8, ARS(8), ACS(8))     \
-    SIMDGRAD_GEMM_UKR_CASE(9, ARS(9), ACS(9)) SIMDGRAD_GEMM_UKR_CASE(10, ARS(10), ACS(10))  \
-    SIMDGRAD_GEMM_UKR_CASE(11, ARS(11), ACS(11)) SIMDGRAD_GEMM_UKR_CASE(12, ARS(12), ACS(12)) \
-    SIMDGRAD_GEMM_UKR_CASE(13, ARS(13), ACS(13)) SIMDGRAD_GEMM_UKR_CASE(14, ARS(14), ACS(14)) \
-    SIMDGRAD_GEMM_UKR_CASE(15, ARS(15), ACS(15)) SIMDGRAD_GEMM_UKR_CASE(16, ARS(16), ACS(16)) \
-    default: return nullptr;                                                             \
-  }
-#define SIMDGRAD_GEMM_ARS_PI(R) 1
-#define SIMDGRAD_GEMM_ACS_PI(R) SIMDGRAD_GEMM_R(R)
-#define SIMDGRAD_GEMM_ARS_IP(R) static_cast<int>(kKC)
-#define SIMDGRAD_GEMM_ACS_IP(R) 1
-
-inline GemmUkrFn ukr_pi(std::size_t r) {
-  SIMDGRAD_GEMM_UKR_SWITCH(r, SIMDGRAD_GEMM_ARS_PI, SIMDGRAD_GEMM_ACS_PI)
+// Microkernels for r rows (1 <= r <= kMR), by the layout of the A panel: [p][i] packed
+// (kApi), [i][p] packed with row stride kc (kAip), or A itself with a run-time row stride
+// (kAinplace). The narrow family has the main tile's kNV vectors; the wide family, for B read in
+// place by few rows, spends the same accumulator budget on more columns (1 x 16 vectors on
+// AVX-512): long contiguous runs of each row of B, fewer passes over the k block.
+enum : int { kApi = 0, kAip = 1, kAinplace = 2 };
+constexpr int kAccBudget = kMR * kNV;
+// A multiple of kNV, so that wide tiles end on the narrow tiles' (and packed panels') grid.
+constexpr int wide_v(int r) {
+  const int v = (kAccBudget / r > 16 ? 16 : kAccBudget / r) / kNV * kNV;
+  return v < kNV ? kNV : v;
 }
-inline GemmUkrFn ukr_ip(std::size_t r) {
-  SIMDGRAD_GEMM_UKR_SWITCH(r, SIMDGRAD_GEMM_ARS_IP, SIMDGRAD_GEMM_ACS_IP)
+template <int Fmt, int R>
+constexpr int ars_of() { return Fmt == kApi ? 1 : Fmt == kAip ? static_cast<int>(kKC) : 0; }
+template <int Fmt, int R>
+constexpr int acs_of() { return Fmt == kApi ? R : 1; }
+
+template <int Fmt, bool Wide, int R = kMR>
+GemmUkrFn pick_ukr(std::size_t r) {
+  if (r == static_cast<std::size_t>(R))
+    return &gemm_ukr<R, Wide ? wide_v(R) : kNV, ars_of<Fmt, R>(), acs_of<Fmt, R>()>;
+  if constexpr (R > 1) return pick_ukr<Fmt, Wide, R - 1>(r);
+  return nullptr;
+}
+
+inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
+  if (fmt == kApi) return wide ? pick_ukr<kApi, true>(r) : pick_ukr<kApi, false>(r);
+  if (fmt == kAip) return wide ? pick_ukr<kAip, true>(r) : pick_ukr<kAip, false>(r);
+  return wide ? pick_ukr<kAinplace, true>(r) : pick_ukr<kAinplace, false>(r);
 }
 
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
