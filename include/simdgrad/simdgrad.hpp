@@ -9,3 +9,4 @@
 #include <simdgrad/random.hpp>
 #include <simdgrad/optimizer.hpp>
 #include <simdgrad/clip.hpp>
+#include <simdgrad/loss.hpp>
