@@ -154,6 +154,17 @@ inline void bn_norm_planes(const float* x, float* y, std::uint8_t* mask, std::si
     bn_norm_planes_t<true, true>(x, y, mask, planes, stride, len, m, a, b);
 }
 
+inline void bn_norm_seq(const float* x, float* y, std::size_t planes, std::size_t len,
+                        const float* m, const float* a, const float* b, int relu) {
+  for (std::size_t q = 0; q < planes; ++q) {
+    const std::size_t o = q * len;
+    if (relu)
+      bn_norm_planes_t<true, false>(x + o, y + o, nullptr, 1, len, len, m[q], a[q], b[q]);
+    else
+      bn_norm_planes_t<false, false>(x + o, y + o, nullptr, 1, len, len, m[q], a[q], b[q]);
+  }
+}
+
 template <int R>
 void bn_bwd_reduce_planes_t(const float* x, const float* dy, const float* ry,
                             const std::uint8_t* mk, std::size_t planes, std::size_t stride,

@@ -25,6 +25,10 @@ using BnStatsPlanesFn = void (*)(const float* x, std::size_t planes, std::size_t
 using BnNormPlanesFn = void (*)(const float* x, float* y, std::uint8_t* mask, std::size_t planes,
                                 std::size_t stride, std::size_t len, float m, float a, float b,
                                 int relu);
+/// `planes` consecutive runs of `len` floats (run q at q * len), run q normalized with m[q], a[q],
+/// b[q] as BnNormPlanesFn does (no mask): NCHW in memory order, one image's channels after another.
+using BnNormSeqFn = void (*)(const float* x, float* y, std::size_t planes, std::size_t len,
+                             const float* m, const float* a, const float* b, int relu);
 /// out[0] = sum(g), out[1] = sum(g * (x - m)), out[2] = sum(x - m); g as `relu` (BnRelu) says.
 using BnBwdReducePlanesFn = void (*)(const float* x, const float* dy, const float* relu_y,
                                      const std::uint8_t* mask, std::size_t planes,
@@ -58,6 +62,7 @@ using BnBwdDxRowsFn = void (*)(const float* x, const float* dy, const float* rel
 struct BatchNormTable {
   BnStatsPlanesFn stats_planes;
   BnNormPlanesFn norm_planes;
+  BnNormSeqFn norm_seq;
   BnBwdReducePlanesFn bwd_reduce_planes;
   BnBwdDxPlanesFn bwd_dx_planes;
   BnStatsRowsFn stats_rows;

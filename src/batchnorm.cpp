@@ -104,10 +104,10 @@ Piece piece(const Geo& g, const Pieces& ps, std::size_t i) {
   return {p0 * g.pstride, std::min(ps.group, g.np - p0), g.hw};
 }
 
-/// Rows per reduction block in the rows geometry (a function of C only): ~16K values per block,
+/// Rows per reduction block in the rows geometry (a function of C only): ~64K values per block,
 /// at most 256 rows summed in one fp32 accumulator lane.
 std::size_t rows_per_block(std::size_t C) {
-  return std::clamp<std::size_t>(16384 / std::max<std::size_t>(C, 1), 16, 256);
+  return std::clamp<std::size_t>(65536 / std::max<std::size_t>(C, 1), 16, 256);
 }
 
 // The rows geometry's tasks: row blocks times channel slabs (slabs only add parallelism; each
@@ -116,6 +116,18 @@ struct RowTasks {
   std::size_t rb, nb, sw, ns;
   std::size_t count() const { return nb * ns; }
 };
+constexpr std::size_t kSlab = 64;                       // channels per slab (rows geometry)
+constexpr std::size_t kFuseBytes = std::size_t{1} << 20;  // a slab's data kept in L2, at most
+
+/// Rows geometry: true when one channel slab's data (`tensors` arrays of rows x kSlab floats)
+/// fits in kFuseBytes, so that a slab's second pass reads from L2, and there are slabs enough
+/// for the threads. A function of the shape and the thread count; both ways give the same bits.
+bool fuse_slabs(const Geo& g, std::size_t tensors, int threads) {
+  const std::size_t nslab = (g.C + kSlab - 1) / kSlab;
+  if (g.rows * std::min(g.C, kSlab) * sizeof(float) * tensors > kFuseBytes) return false;
+  return threads <= 1 || nslab >= 2 * static_cast<std::size_t>(threads);
+}
+
 RowTasks row_tasks(const Geo& g, int threads) {
   RowTasks t;
   t.rb = rows_per_block(g.C);
@@ -123,9 +135,24 @@ RowTasks row_tasks(const Geo& g, int threads) {
   std::size_t ns = 1;
   if (threads > 1 && t.nb < 4 * static_cast<std::size_t>(threads))
     ns = std::min((g.C + 63) / 64, (4 * static_cast<std::size_t>(threads) + t.nb - 1) / t.nb);
-  t.sw = ((g.C + ns - 1) / ns + 63) / 64 * 64;
+  t.sw = ((g.C + ns - 1) / ns + kSlab - 1) / kSlab * kSlab;
   t.ns = (g.C + t.sw - 1) / t.sw;
   return t;
+}
+
+// ------------------------------------------------------------------------------------ scratch
+
+/// Per-thread scratch memory reused from call to call (it grows, never shrinks): a fresh
+/// allocation of this size would be mmap-ed and page-faulted on every call.
+struct Scratch {
+  std::vector<double> d;
+  std::vector<float> f;
+};
+Scratch& scratch(std::size_t nd, std::size_t nf) {
+  thread_local Scratch s;
+  if (s.d.size() < nd) s.d.resize(nd);
+  if (s.f.size() < nf) s.f.resize(nf);
+  return s;
 }
 
 // ----------------------------------------------------------------------------------- threading
@@ -320,8 +347,9 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
     } else {
       // Few channels: pieces are the tasks; statistics, per-channel merge, normalization.
       const std::size_t tasks = g.C * ps.count;
-      std::vector<double> ws(2 * tasks);
-      std::vector<float> cm(g.C), ca(g.C), cbv(g.C);
+      Scratch& sc = scratch(2 * tasks, 3 * g.C);
+      double* ws = sc.d.data();
+      float *cm = sc.f.data(), *ca = cm + g.C, *cbv = ca + g.C;
       region(threads, [&](bool par) {
         for_each(par, tasks, [&](std::size_t t) {
           piece_stats(t / ps.count, t % ps.count, &ws[2 * t]);
@@ -350,48 +378,69 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
   // Rows geometry: row blocks summed into ws, merged per channel in block order.
   const std::size_t C = g.C;
   const RowTasks rt = row_tasks(g, threads);
-  std::vector<double> ws1(rt.nb * C), ws2(rt.nb * C);
-  std::vector<float> cm(C), ca(C), cbv(C);
-  const std::size_t cgroups = (C + 63) / 64;
+  Scratch& sc = scratch(2 * rt.nb * C, 3 * C);
+  double *ws1 = sc.d.data(), *ws2 = ws1 + rt.nb * C;
+  float *cm = sc.f.data(), *ca = cm + C, *cbv = ca + C;
+  auto block_stats = [&](std::size_t b, std::size_t j0, std::size_t nj) {
+    const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
+    T.stats_rows(x + r0 * C + j0, nr, C, nj, &ws1[b * C + j0], &ws2[b * C + j0]);
+  };
+  // Channels [c0, c0 + nc), nc <= kSlab: merge the blocks in order, finish the channels.
+  auto merge_slab = [&](std::size_t c0, std::size_t nc) {
+    double k0[kSlab], s1[kSlab], s2[kSlab];
+    double n = static_cast<double>(std::min(rt.rb, g.rows));
+    for (std::size_t j = 0; j < nc; ++j) {
+      k0[j] = x[c0 + j];
+      s1[j] = ws1[c0 + j];
+      s2[j] = ws2[c0 + j];
+    }
+    for (std::size_t b = 1; b < rt.nb; ++b) {
+      const std::size_t r0 = b * rt.rb;
+      const double nb = static_cast<double>(std::min(rt.rb, g.rows - r0));
+      const float* kb = x + r0 * C + c0;
+      const double* w1 = &ws1[b * C + c0];
+      const double* w2 = &ws2[b * C + c0];
+      for (std::size_t j = 0; j < nc; ++j) {
+        const double dd = static_cast<double>(kb[j]) - k0[j];
+        s2[j] += w2[j] + dd * (2.0 * w1[j] + nb * dd);
+        s1[j] += w1[j] + nb * dd;
+      }
+      n += nb;
+    }
+    for (std::size_t j = 0; j < nc; ++j)
+      finish_channel(p, c0 + j, n, k0[j], s1[j], s2[j], &cm[c0 + j], &ca[c0 + j],
+                     &cbv[c0 + j]);
+  };
+  auto normalize = [&](std::size_t r0, std::size_t nr, std::size_t j0, std::size_t nj) {
+    const std::size_t o = r0 * C + j0;
+    T.norm_rows(x + o, y + o, relu_mask ? relu_mask + o : nullptr, nr, C, nj, &cm[j0], &ca[j0],
+                &cbv[j0], relu);
+  };
+  const std::size_t nslab = (C + kSlab - 1) / kSlab;
+  if (fuse_slabs(g, 1, threads)) {
+    // One channel slab per task: its statistics, then its normalization from L2.
+    region(threads, [&](bool par) {
+      for_each(par, nslab, [&](std::size_t sl) {
+        const std::size_t j0 = sl * kSlab, nj = std::min(kSlab, C - j0);
+        for (std::size_t b = 0; b < rt.nb; ++b) block_stats(b, j0, nj);
+        merge_slab(j0, nj);
+        normalize(0, g.rows, j0, nj);
+      });
+    });
+    return;
+  }
   region(threads, [&](bool par) {
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
-      const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
-      T.stats_rows(x + r0 * C + j0, nr, C, std::min(rt.sw, C - j0), &ws1[b * C + j0],
-                   &ws2[b * C + j0]);
+      block_stats(b, j0, std::min(rt.sw, C - j0));
     });
-    for_each(par, cgroups, [&](std::size_t cg) {
-      const std::size_t c0 = cg * 64, c1 = std::min(C, c0 + 64), nc = c1 - c0;
-      double k0[64], s1[64], s2[64];
-      double n = static_cast<double>(std::min(rt.rb, g.rows));
-      for (std::size_t j = 0; j < nc; ++j) {
-        k0[j] = x[c0 + j];
-        s1[j] = ws1[c0 + j];
-        s2[j] = ws2[c0 + j];
-      }
-      for (std::size_t b = 1; b < rt.nb; ++b) {
-        const std::size_t r0 = b * rt.rb;
-        const double nb = static_cast<double>(std::min(rt.rb, g.rows - r0));
-        const float* kb = x + r0 * C + c0;
-        const double* w1 = &ws1[b * C + c0];
-        const double* w2 = &ws2[b * C + c0];
-        for (std::size_t j = 0; j < nc; ++j) {
-          const double dd = static_cast<double>(kb[j]) - k0[j];
-          s2[j] += w2[j] + dd * (2.0 * w1[j] + nb * dd);
-          s1[j] += w1[j] + nb * dd;
-        }
-        n += nb;
-      }
-      for (std::size_t j = 0; j < nc; ++j)
-        finish_channel(p, c0 + j, n, k0[j], s1[j], s2[j], &cm[c0 + j], &ca[c0 + j],
-                       &cbv[c0 + j]);
+    for_each(par, nslab, [&](std::size_t sl) {
+      merge_slab(sl * kSlab, std::min(kSlab, C - sl * kSlab));
     });
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
-      const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
-      const std::size_t o = r0 * C + j0;
-      T.norm_rows(x + o, y + o, relu_mask ? relu_mask + o : nullptr, nr, C,
-                  std::min(rt.sw, C - j0), &cm[j0], &ca[j0], &cbv[j0], relu);
+      const std::size_t r0 = b * rt.rb;
+      normalize(r0, std::min(rt.rb, g.rows - r0), j0, std::min(rt.sw, C - j0));
     });
   });
 }
@@ -422,24 +471,31 @@ void batchnorm_forward_inference(const BatchNormDesc& d, const float* x, float* 
 
   const k::BatchNormTable& T = table();
   const int relu = d.fuse_relu ? 1 : 0;
-  std::vector<float> ca(g.C), cbv(g.C);
+  Scratch& sc = scratch(0, 2 * g.C);
+  float *ca = sc.f.data(), *cbv = ca + g.C;
   for (std::size_t c = 0; c < g.C; ++c) {
     const double gm = d.use_scale ? static_cast<double>(gamma[c]) : 1.0;
     ca[c] = static_cast<float>(
         gm / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(d.eps)));
     cbv[c] = d.use_shift ? beta[c] : 0.0f;
   }
-  const int threads = detail::threads_for(g.total, kMinPerThread);
-  if (g.planes) {
-    const Pieces ps = pieces_of(g);
-    region(threads, [&](bool par) {
-      for_each(par, g.C * ps.count, [&](std::size_t t) {
-        const std::size_t c = t / ps.count;
-        const Piece pc = piece(g, ps, t % ps.count);
-        const std::size_t o = c * g.coff + pc.off;
-        T.norm_planes(x + o, y + o, nullptr, pc.planes, g.pstride, pc.len, mean[c], ca[c],
-                      cbv[c], relu);
-      });
+  if (g.planes && g.C > 1) {
+    // NCHW in memory order: image n's channels one after another, split across threads.
+    const std::size_t C = g.C, hw = g.hw;
+    detail::parallel_ranges(g.np * C, std::max<std::size_t>(1, kMinPerThread / hw), 1,
+                            [&](std::size_t q0, std::size_t q1) {
+                              while (q0 < q1) {
+                                const std::size_t c = q0 % C, cnt = std::min(q1 - q0, C - c);
+                                T.norm_seq(x + q0 * hw, y + q0 * hw, cnt, hw, mean + c, ca + c,
+                                           cbv + c, relu);
+                                q0 += cnt;
+                              }
+                            });
+    return;
+  }
+  if (g.planes) {  // C = 1: one run
+    detail::parallel_ranges(g.hw, kMinPerThread, 64, [&](std::size_t i0, std::size_t i1) {
+      T.norm_planes(x + i0, y + i0, nullptr, 1, i1 - i0, i1 - i0, mean[0], ca[0], cbv[0], relu);
     });
     return;
   }
@@ -447,7 +503,7 @@ void batchnorm_forward_inference(const BatchNormDesc& d, const float* x, float* 
   detail::parallel_ranges(g.rows, std::max<std::size_t>(1, kMinPerThread / C), 1,
                           [&](std::size_t r0, std::size_t r1) {
                             T.norm_rows(x + r0 * C, y + r0 * C, nullptr, r1 - r0, C, C, mean,
-                                        ca.data(), cbv.data(), relu);
+                                        ca, cbv, relu);
                           });
 }
 
@@ -537,8 +593,9 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
       });
     } else {
       const std::size_t tasks = g.C * ps.count;
-      std::vector<double> ws(3 * tasks);
-      std::vector<float> cbg(g.C), cbx(g.C), ccc(g.C);
+      Scratch& sc = scratch(3 * tasks, 3 * g.C);
+      double* ws = sc.d.data();
+      float *cbg = sc.f.data(), *cbx = cbg + g.C, *ccc = cbx + g.C;
       region(threads, [&](bool par) {
         for_each(par, tasks, [&](std::size_t t) {
           piece_sums(t / ps.count, t % ps.count, &ws[3 * t]);
@@ -566,40 +623,60 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
 
   const std::size_t C = g.C;
   const RowTasks rt = row_tasks(g, threads);
-  std::vector<double> ws(3 * rt.nb * C);
-  std::vector<float> cbg(C), cbx(C), ccc(C);
-  const std::size_t cgroups = (C + 63) / 64;
+  Scratch& sc = scratch(3 * rt.nb * C, 3 * C);
+  double* ws = sc.d.data();
+  float *cbg = sc.f.data(), *cbx = cbg + C, *ccc = cbx + C;
+  auto block_sums = [&](std::size_t b, std::size_t j0, std::size_t nj) {
+    const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
+    const std::size_t o = r0 * C + j0;
+    double* w = &ws[3 * b * C + j0];
+    T.bwd_reduce_rows(x + o, dy + o, relu_y ? relu_y + o : nullptr,
+                      relu_mask ? relu_mask + o : nullptr, nr, C, nj, save_mean + j0, relu, w,
+                      w + C, w + 2 * C);
+  };
+  auto merge_slab = [&](std::size_t c0, std::size_t nc) {
+    double s0[kSlab] = {}, s1[kSlab] = {}, s2[kSlab] = {};
+    for (std::size_t b = 0; b < rt.nb; ++b) {
+      const double* w = &ws[3 * b * C + c0];
+      for (std::size_t j = 0; j < nc; ++j) {
+        s0[j] += w[j];
+        s1[j] += w[C + j];
+        s2[j] += w[2 * C + j];
+      }
+    }
+    for (std::size_t j = 0; j < nc; ++j)
+      finish(c0 + j, s0[j], s1[j], s2[j], &cbg[c0 + j], &cbx[c0 + j], &ccc[c0 + j]);
+  };
+  auto grad = [&](std::size_t r0, std::size_t nr, std::size_t j0, std::size_t nj) {
+    const std::size_t o = r0 * C + j0;
+    T.bwd_dx_rows(x + o, dy + o, relu_y ? relu_y + o : nullptr,
+                  relu_mask ? relu_mask + o : nullptr, dx + o, nr, C, nj, save_mean + j0,
+                  &cbg[j0], &cbx[j0], &ccc[j0], relu);
+  };
+  const std::size_t nslab = (C + kSlab - 1) / kSlab;
+  if (fuse_slabs(g, relu == k::kBnReluY ? 3 : 2, threads)) {
+    region(threads, [&](bool par) {
+      for_each(par, nslab, [&](std::size_t sl) {
+        const std::size_t j0 = sl * kSlab, nj = std::min(kSlab, C - j0);
+        for (std::size_t b = 0; b < rt.nb; ++b) block_sums(b, j0, nj);
+        merge_slab(j0, nj);
+        grad(0, g.rows, j0, nj);
+      });
+    });
+    return;
+  }
   region(threads, [&](bool par) {
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
-      const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
-      const std::size_t o = r0 * C + j0;
-      double* w = &ws[3 * b * C + j0];
-      T.bwd_reduce_rows(x + o, dy + o, relu_y ? relu_y + o : nullptr,
-                        relu_mask ? relu_mask + o : nullptr, nr, C, std::min(rt.sw, C - j0),
-                        save_mean + j0, relu, w, w + C, w + 2 * C);
+      block_sums(b, j0, std::min(rt.sw, C - j0));
     });
-    for_each(par, cgroups, [&](std::size_t cg) {
-      const std::size_t c0 = cg * 64, c1 = std::min(C, c0 + 64), nc = c1 - c0;
-      double s0[64] = {}, s1[64] = {}, s2[64] = {};
-      for (std::size_t b = 0; b < rt.nb; ++b) {
-        const double* w = &ws[3 * b * C + c0];
-        for (std::size_t j = 0; j < nc; ++j) {
-          s0[j] += w[j];
-          s1[j] += w[C + j];
-          s2[j] += w[2 * C + j];
-        }
-      }
-      for (std::size_t j = 0; j < nc; ++j)
-        finish(c0 + j, s0[j], s1[j], s2[j], &cbg[c0 + j], &cbx[c0 + j], &ccc[c0 + j]);
+    for_each(par, nslab, [&](std::size_t sl) {
+      merge_slab(sl * kSlab, std::min(kSlab, C - sl * kSlab));
     });
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
-      const std::size_t r0 = b * rt.rb, nr = std::min(rt.rb, g.rows - r0);
-      const std::size_t o = r0 * C + j0;
-      T.bwd_dx_rows(x + o, dy + o, relu_y ? relu_y + o : nullptr,
-                    relu_mask ? relu_mask + o : nullptr, dx + o, nr, C, std::min(rt.sw, C - j0),
-                    save_mean + j0, &cbg[j0], &cbx[j0], &ccc[j0], relu);
+      const std::size_t r0 = b * rt.rb;
+      grad(r0, std::min(rt.rb, g.rows - r0), j0, std::min(rt.sw, C - j0));
     });
   });
 }

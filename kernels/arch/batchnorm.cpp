@@ -12,6 +12,7 @@ namespace simdgrad::kernels::SIMDGRAD_ISA_NS {
 void fill(BatchNormTable& t) {
   t.stats_planes = bn_stats_planes;
   t.norm_planes = bn_norm_planes;
+  t.norm_seq = bn_norm_seq;
   t.bwd_reduce_planes = bn_bwd_reduce_planes;
   t.bwd_dx_planes = bn_bwd_dx_planes;
   t.stats_rows = bn_stats_rows;
