@@ -59,8 +59,12 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
 
   for (std::size_t ic = m0; ic < m1; ic += MC) {
     const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
-    for (std::size_t pc = 0; pc < g.k; pc += KC) {
-      const std::size_t kb = g.k - pc < KC ? g.k - pc : KC;
+    // k in ceil(k / kc) blocks of equal size (at most kc): no short last block. Depends on k
+    // and kc only, so it is the same on every ISA and thread.
+    const std::size_t nkb = (g.k + KC - 1) / KC;
+    const std::size_t kstep = (g.k + nkb - 1) / nkb;
+    for (std::size_t pc = 0; pc < g.k; pc += kstep) {
+      const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
       const bool first = pc == 0, last = pc + kb == g.k;
       const int mode = !first || g.beta == 1.0f ? kStoreAccumulate
                        : g.beta == 0.0f         ? kStoreAssign
