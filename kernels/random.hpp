@@ -10,6 +10,10 @@
 // Every float formula here is plain multiplies and adds (never fmadd), and the kernel TUs are
 // built with -ffp-contract=off: all ISAs, fused or not, produce the same bits.
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the dropout mask bit layout assumes a little-endian target"
+#endif
+
 // ------------------------------------------------------------------ 32-bit unsigned lanes
 #if defined(SIMDGRAD_ISA_SCALAR)
 using rng_vu = std::uint32_t;
@@ -338,34 +342,42 @@ void rng_normal_entry(const PhiloxKey& key, std::uint64_t offset, float* out, st
 }
 
 /// Truncated normal for the kW elements e0 .. e0 + kW - 1 (e0 a multiple of kW): attempt a
-/// uses the block of counter (lo32(e), hi32(e), a, 1).
+/// uses the block of counter (lo32(e), hi32(e), a, 1), which gives two candidates: the two
+/// Box-Muller values (mode 0), or (w0, w2) and (w1, w3) as (proposal, acceptance) words
+/// (modes 1, 2). The first candidate accepted wins.
 inline vf rng_trunc_vec(const PhiloxKey& key, const TruncNormalSpec& sp, std::uint64_t e0) {
   const vf alpha = splat(sp.alpha), beta = splat(sp.beta);
-  vf out = splat(0.0f), z = splat(0.0f);
+  vf out = splat(0.0f), last = splat(0.0f);
   vm pending = splat(0.0f) == splat(0.0f);
+  auto propose = [&](rng_vu wp, rng_vu wa, vf& z) {
+    const vf lhs = rng_log(rng_unit_open(wa)) * splat(2.0f);
+    if (sp.mode == 1) {
+      z = rng_unit24(wp) * splat(sp.width) + alpha;
+      return m_and(z <= beta, lhs <= splat(sp.x0sq) - z * z);
+    }
+    z = alpha - rng_log(rng_unit_open(wp)) * splat(sp.inv_lambda);
+    const vf d = z - splat(sp.lambda);
+    return m_and(z <= beta, lhs <= splat(0.0f) - d * d);
+  };
   for (int a = 0; a < kTruncMaxAttempts; ++a) {
     rng_vu w[4];
     rng_philox_words(key, e0, static_cast<std::uint32_t>(a), 1u, w);
-    vm ok;
+    vf z0, z1;
+    vm ok0, ok1;
     if (sp.mode == 0) {
-      vf z1;
-      rng_box_muller(w[0], w[1], z, z1);
-      ok = m_and(z >= alpha, z <= beta);
-    } else if (sp.mode == 1) {
-      z = rng_unit24(w[0]) * splat(sp.width) + alpha;
-      const vf lhs = rng_log(rng_unit_open(w[2])) * splat(2.0f);
-      ok = m_and(z <= beta, lhs <= splat(sp.x0sq) - z * z);
+      rng_box_muller(w[0], w[1], z0, z1);
+      ok0 = m_and(z0 >= alpha, z0 <= beta);
+      ok1 = m_and(z1 >= alpha, z1 <= beta);
     } else {
-      z = alpha - rng_log(rng_unit_open(w[0])) * splat(sp.inv_lambda);
-      const vf d = z - splat(sp.lambda);
-      const vf lhs = rng_log(rng_unit_open(w[2])) * splat(2.0f);
-      ok = m_and(z <= beta, lhs <= splat(0.0f) - d * d);
+      ok0 = propose(w[0], w[2], z0);
+      ok1 = propose(w[1], w[3], z1);
     }
-    out = select(m_and(ok, pending), z, out);
-    pending = m_and(pending, m_not(ok));
+    out = select(m_and(pending, ok0), z0, select(m_and(pending, ok1), z1, out));
+    pending = m_and(pending, m_not(m_or(ok0, ok1)));
+    last = z1;
     if (!any_of(pending)) break;
   }
-  out = select(pending, z, out);  // unreachable in practice (see kTruncMaxAttempts)
+  out = select(pending, last, out);  // unreachable in practice (see kTruncMaxAttempts)
   vf y = out * splat(sp.scale) + splat(sp.mean);
   y = select(y < splat(sp.lo), splat(sp.lo), y);
   y = select(y > splat(sp.hi), splat(sp.hi), y);
@@ -394,7 +406,12 @@ void rng_dropout_fwd(const PhiloxKey& key, std::uint64_t offset, float p, float 
       offset, n,
       [&](std::uint64_t c, std::size_t i) {
         const std::uint64_t b = rng_dropout_chunk(key, c, p, scale, x + i, y + i);
-        if (mask) rng_put_bits(mask, i, b, kRngChunk);
+        if (mask) {
+          if (i % 8 == 0)
+            std::memcpy(mask + i / 8, &b, 8);  // little-endian: bit i of byte i / 8
+          else
+            rng_put_bits(mask, i, b, kRngChunk);
+        }
       },
       [&](std::uint64_t c, std::size_t i, std::size_t r0, std::size_t cnt) {
         alignas(64) float tx[kRngChunk] = {}, ty[kRngChunk];
@@ -406,9 +423,17 @@ void rng_dropout_fwd(const PhiloxKey& key, std::uint64_t offset, float p, float 
 }
 
 void rng_dropout_mask_bwd(const std::uint8_t* mask, float scale, const float* dy, float* dx,
-                      std::size_t n) {
+                          std::size_t n) {
   const vf s = splat(scale), zero = splat(0.0f);
   std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {  // 64 bits at a time (little-endian: bit i of byte i / 8)
+    std::uint64_t bits;
+    std::memcpy(&bits, mask + i / 8, 8);
+    for (std::size_t v = 0; v < 64; v += kW) {
+      const std::uint32_t b = static_cast<std::uint32_t>(bits >> v);
+      store(dx + i + v, load(dy + i + v) * select(rng_bits_to_lanes(b), s, zero));
+    }
+  }
   for (; i + kW <= n; i += kW)
     store(dx + i, load(dy + i) * select(rng_bits_to_lanes(rng_get_bits(mask, i, kW)), s, zero));
   if (i < n) {
