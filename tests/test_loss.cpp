@@ -9,6 +9,9 @@
 
 #include "common.hpp"
 #include "support/reference_loss.hpp"
+#if defined(SIMDGRAD_TEST_ONEDNN)
+#include "support/onednn_softmax.hpp"
+#endif
 
 namespace {
 
@@ -141,6 +144,45 @@ TEST_P(LossIsa, SoftmaxBackwardMatchesReference) {
     expect_same_bits(ip, dx, [&] { return "in place c " + std::to_string(c); });
   }
 }
+
+#if defined(SIMDGRAD_TEST_ONEDNN)
+// oneDNN 2.6's softmax and logsoftmax primitives (forward and backward) compute the same
+// functions: both within a few ulp of each other (each a few ulp from the double reference).
+TEST_P(LossIsa, SoftmaxAgreesWithOnednn) {
+  for (bool log : {false, true})
+    for (std::size_t c : {1u, 7u, 16u, 33u, 100u, 1000u}) {
+      const std::size_t rows = 6, n = rows * c;
+      std::vector<float> x = logits_for(2, n, static_cast<unsigned>(c + 5));
+      std::vector<float> dy = sgtest::uniform(n, -1, 1, static_cast<unsigned>(c + 6));
+      std::vector<float> y(n), dx(n), ry(n), rdx(n);
+      sgdnnl::Softmax ref(rows, c, log, x.data(), ry.data(), dy.data(), rdx.data());
+      ref.forward();
+      ref.backward();
+      // The backward passes get the same y (oneDNN's forward output).
+      if (log) {
+        simdgrad::log_softmax_forward(x.data(), y.data(), rows, c);
+        simdgrad::log_softmax_backward(ry.data(), dy.data(), dx.data(), rows, c);
+      } else {
+        simdgrad::softmax_forward(x.data(), y.data(), rows, c);
+        simdgrad::softmax_backward(ry.data(), dy.data(), dx.data(), rows, c);
+      }
+      for (std::size_t r = 0; r < rows; ++r) {
+        double sdy = 0;
+        for (std::size_t j = 0; j < c; ++j) sdy += std::fabs(dy[r * c + j]);
+        for (std::size_t j = 0; j < c; ++j) {
+          const std::size_t i = r * c + j;
+          // oneDNN's own log is off by up to ~24 ulp of 1 (its log_softmax of one class is
+          // 1.43e-6, not 0).
+          const double tol_y = log ? 32 * kEps * (std::fabs(ry[i]) + std::log(static_cast<double>(c)) + 1)
+                                   : 8 * kEps * std::fabs(ry[i]) + 1.2e-38;
+          ASSERT_LE(std::fabs(y[i] - ry[i]), tol_y) << (log ? "log" : "") << "softmax c " << c << " i " << i;
+          const double tol_d = 16 * kEps * (std::fabs(dy[i]) + sdy) + 1e-38;
+          ASSERT_LE(std::fabs(dx[i] - rdx[i]), tol_d) << (log ? "log" : "") << "softmax bwd c " << c << " i " << i;
+        }
+      }
+    }
+}
+#endif
 
 // -------------------------------------------------------------------------- cross-entropy
 
