@@ -49,13 +49,36 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     return;
   }
 
+  if (g.dot) {  // few rows, B transposed: dot products along k, each row of B streamed once
+    const int mode = g.beta == 1.0f ? kStoreAccumulate : g.beta == 0.0f ? kStoreAssign
+                                                                         : kStoreScale;
+    GemmTileStore st{0, g.alpha, g.beta, mode};
+    for (std::size_t i = m0; i < m1; i += 4) {
+      const std::size_t r = m1 - i < 4 ? m1 - i : 4;
+      const std::size_t step = r == 1 ? 8 : r == 2 ? 4 : 2;  // 8 accumulators
+      for (std::size_t j = n0; j < n1; j += step) {
+        const std::size_t w = n1 - j < step ? n1 - j : step;
+        float* ct = g.c + i * ldc + j;
+        const float* ap = g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs;
+        const float* bp = g.b + static_cast<std::ptrdiff_t>(j) * g.b_cs;
+        if (r == 1) gemm_dot<1, 8>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
+        else if (r == 2) gemm_dot<2, 4>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
+        else gemm_dot<4, 2>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
+        if (epi.fn) epi(ct, ldc, i, j, r, w);
+      }
+    }
+    return;
+  }
+
   const std::size_t ncp = (NC + NR - 1) / NR * NR;
   float* const wa = ws;                        // MC x KC
   float* const wb = ws + MC * KC;              // KC x ncp
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
-  const bool a_inplace = g.unpacked_a && g.a_cs == 1;
+  const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
-  const int afmt = a_inplace ? kAinplace : a_ip ? kAip : kApi;
+  const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
+  // The run-time stride the in-place kernels take: A's row stride, or its column stride.
+  const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;
 
   for (std::size_t ic = m0; ic < m1; ic += MC) {
     const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
@@ -104,7 +127,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             st.ncols = wn;
             for (; jr + wn <= n_inplace; jr += wn) {
               float* ct = crow + jc + jr;
-              ukw(kb, ap, g.a_rs, bblk + jr, g.b_rs, ct, ldc, &st);
+              ukw(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, wn);
             }
           }
@@ -113,9 +136,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             st.ncols = w;
             float* ct = crow + jc + jr;
             if (jr < n_inplace)
-              uk(kb, ap, g.a_rs, bblk + jr, g.b_rs, ct, ldc, &st);
+              uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
             else
-              uk(kb, ap, g.a_rs, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              uk(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
             if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
           }
         }

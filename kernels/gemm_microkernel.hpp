@@ -6,8 +6,9 @@
 //   C = fmadd(alpha, acc, C) (mode kStoreAccumulate: beta = 1, or any later k block)
 //   C = fmadd(alpha, acc, beta*C) (mode kStoreScale: first k block, other beta)
 // A is broadcast element by element, A(i,p) = a[i*ARS + p*ACS] (ARS, ACS compile-time: the
-// packed [p][i] panel has ARS = 1, ACS = R; the packed [i][p] panel ARS = kc, ACS = 1); ARS = 0
-// means A is read in place with the row stride a_rs given at run time (ACS = 1). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
+// packed [p][i] panel has ARS = 1, ACS = R; the packed [i][p] panel ARS = kc, ACS = 1). A zero
+// ARS or ACS is the stride a_rs given at run time: A read in place, row-major (ARS = 0, ACS = 1)
+// or transposed (ARS = 1, ACS = 0). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
 // zero-padded) or B itself (b_rs = ldb) when the caller reads B in place.
 // Only the first `ncols` columns of the tile are loaded from or stored to C.
 //
@@ -60,7 +61,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
-    a += ACS;
+    a += ACS == 0 ? a_rs : ACS;
     b += b_rs;
   }
 
@@ -103,3 +104,59 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, const float* b,
                            std::ptrdiff_t b_rs,
                            float* c, std::size_t ldc, const GemmTileStore* st);
+
+/// Dot-product tile for few rows of C against B stored transposed (B(p,j) = bt[j*ldb + p]) with
+/// rows of A contiguous: acc[i][j] holds kW partial sums along p (whole vectors, then one
+/// zero-padded partial vector), added horizontally at the end; C = alpha*sum (+ beta*C as in
+/// gemm_ukr). Streams each row of B once: the GEMV-like shapes (m <= 4) with op(B) = B^T.
+/// Its sums are ordered differently from gemm_ukr's chains (and differ across vector widths).
+inline float gemm_lane0(vf v) {
+  alignas(64) float buf[kW];
+  store(buf, v);
+  return buf[0];
+}
+
+/// Rows i >= nrows of A and columns j >= ncols of B are never read (their pointers repeat row 0)
+/// and their results are dropped.
+template <int R, int J>
+void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
+              const float* __restrict bt, std::ptrdiff_t ldb, std::size_t nrows,
+              std::size_t ncols, float* __restrict c, std::size_t ldc,
+              const GemmTileStore* __restrict st) {
+  const float* ar[R];
+  const float* br[J];
+  for (int i = 0; i < R; ++i) ar[i] = static_cast<std::size_t>(i) < nrows ? a + i * lda : a;
+  for (int j = 0; j < J; ++j) br[j] = static_cast<std::size_t>(j) < ncols ? bt + j * ldb : bt;
+  vf acc[R][J];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < J; ++j) acc[i][j] = splat(0.0f);
+  std::size_t p = 0;
+  for (; p + kW <= k; p += kW) {
+    vf av[R];
+    for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
+    for (int j = 0; j < J; ++j) {
+      const vf bv = load(br[j] + p);
+      for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
+    }
+  }
+  if (p < k) {
+    const std::size_t w = k - p;
+    vf av[R];
+    for (int i = 0; i < R; ++i) av[i] = load_partial(ar[i] + p, w);
+    for (int j = 0; j < J; ++j) {
+      const vf bv = load_partial(br[j] + p, w);
+      for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
+    }
+  }
+  const vf va = splat(st->alpha), vb = splat(st->beta);
+  for (std::size_t i = 0; i < nrows; ++i)
+    for (std::size_t j = 0; j < ncols; ++j) {
+      const vf sum = splat(hsum(acc[i][j]));
+      float* cp = c + i * ldc + j;
+      vf r;
+      if (st->mode == kStoreAssign) r = va * sum;
+      else if (st->mode == kStoreAccumulate) r = fmadd(va, sum, splat(*cp));
+      else r = fmadd(va, sum, vb * splat(*cp));
+      *cp = gemm_lane0(r);
+    }
+}

@@ -52,7 +52,8 @@ struct GemmArgs {
   BiasMode bias_mode;
   int act;            // -1: none, else static_cast<int>(Activation)
   float act_alpha;
-  bool unpacked_a;    // read A in place (needs a_cs == 1); decided from the whole problem
+  bool dot;           // few rows, a_cs == 1, b_rs == 1: dot products along k (gemm_dot)
+  bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
 };
 

@@ -204,8 +204,13 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   const std::size_t small = std::size_t{1} << 16;
   const double kn = static_cast<double>(k) * static_cast<double>(g.n);
   const double mk = static_cast<double>(g.m) * static_cast<double>(k);
-  g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small);
-  g.unpacked_a = g.a_cs == 1 && (g.n <= static_cast<std::size_t>(2 * bk.nr) || mk < small);
+  g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small ||
+                                  g.n <= static_cast<std::size_t>(2 * bk.nr));
+  g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&
+                 (g.n <= static_cast<std::size_t>(2 * bk.nr) || mk < small);
+  // At most 4 rows against B stored transposed (the GEMV-like y = x W^T): packing B would cost
+  // as much as the product; dot products along k read each row of B once instead.
+  g.dot = g.m <= 4 && g.a_cs == 1 && g.b_rs == 1 && k >= 16;
 
   const auto& t = table();
   const std::size_t ws_floats = kernels::gemm_workspace_floats(bk);

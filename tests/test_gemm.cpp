@@ -359,6 +359,39 @@ TEST_P(Gemm, Epilogues) {
     }
 }
 
+// At most 4 rows against a transposed B (the GEMV-like path): alpha, beta, NaN in C, the
+// epilogue, long k, both layouts (column-major reaches it with A transposed).
+TEST_P(Gemm, FewRowsTransposedB) {
+  const float vals[] = {1.0f, -0.5f, 2.0f, 0.0f};
+  int it = 0;
+  for (std::size_t m : {1, 2, 3, 4})
+    for (std::size_t n : {1, 7, 9, 33})
+      for (std::size_t k : {16, 100, 1000}) {
+        Problem p;
+        p.layout = it % 2 ? MatLayout::col_major : MatLayout::row_major;
+        if (p.layout == MatLayout::row_major) {
+          p.tb = Trans::transpose;
+          p.m = m;
+          p.n = n;
+        } else {  // column-major C^T = ... : few columns of C, A transposed
+          p.ta = Trans::transpose;
+          p.m = n;
+          p.n = m;
+        }
+        p.k = k;
+        p.pad_a = 1;
+        p.pad_b = 3;
+        p.pad_c = 2;
+        p.alpha = vals[it % 4];
+        p.beta = vals[(it / 4) % 4];
+        p.nan_c = p.beta == 0.0f;
+        if (it % 3 == 0) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+        ++it;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
 
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
@@ -369,7 +402,9 @@ TEST(GemmThreads, IdenticalBits) {
                       {40, sgtest::big(320), 400, Trans::none, Trans::transpose, MatLayout::row_major},
                       {sgtest::big(150), sgtest::big(170), 190, Trans::transpose, Trans::none,
                        MatLayout::col_major},
-                      {5, sgtest::big(1200), 800, Trans::none, Trans::none, MatLayout::row_major}};
+                      {5, sgtest::big(1200), 800, Trans::none, Trans::none, MatLayout::row_major},
+                      {1, sgtest::big(3000), 1500, Trans::none, Trans::transpose,
+                       MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {

@@ -35,10 +35,10 @@ static_assert(kMC % kMR == 0, "mc must be a multiple of mr");
 
 // Microkernels for r rows (1 <= r <= kMR), by the layout of the A panel: [p][i] packed
 // (kApi), [i][p] packed with row stride kc (kAip), or A itself with a run-time row stride
-// (kAinplace). The narrow family has the main tile's kNV vectors; the wide family, for B read in
+// (kAinplace) or a run-time column stride (kAinplaceT, A stored transposed). The narrow family has the main tile's kNV vectors; the wide family, for B read in
 // place by few rows, spends the same accumulator budget on more columns (1 x 16 vectors on
 // AVX-512): long contiguous runs of each row of B, fewer passes over the k block.
-enum : int { kApi = 0, kAip = 1, kAinplace = 2 };
+enum : int { kApi = 0, kAip = 1, kAinplace = 2, kAinplaceT = 3 };
 constexpr int kAccBudget = kMR * kNV;
 // A multiple of kNV, so that wide tiles end on the narrow tiles' (and packed panels') grid.
 constexpr int wide_v(int r) {
@@ -46,9 +46,11 @@ constexpr int wide_v(int r) {
   return v < kNV ? kNV : v;
 }
 template <int Fmt, int R>
-constexpr int ars_of() { return Fmt == kApi ? 1 : Fmt == kAip ? static_cast<int>(kKC) : 0; }
+constexpr int ars_of() {
+  return Fmt == kApi || Fmt == kAinplaceT ? 1 : Fmt == kAip ? static_cast<int>(kKC) : 0;
+}
 template <int Fmt, int R>
-constexpr int acs_of() { return Fmt == kApi ? R : 1; }
+constexpr int acs_of() { return Fmt == kApi ? R : Fmt == kAinplaceT ? 0 : 1; }
 
 template <int Fmt, bool Wide, int R = kMR>
 GemmUkrFn pick_ukr(std::size_t r) {
@@ -61,6 +63,8 @@ GemmUkrFn pick_ukr(std::size_t r) {
 inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
   if (fmt == kApi) return wide ? pick_ukr<kApi, true>(r) : pick_ukr<kApi, false>(r);
   if (fmt == kAip) return wide ? pick_ukr<kAip, true>(r) : pick_ukr<kAip, false>(r);
+  if (fmt == kAinplaceT)
+    return wide ? pick_ukr<kAinplaceT, true>(r) : pick_ukr<kAinplaceT, false>(r);
   return wide ? pick_ukr<kAinplace, true>(r) : pick_ukr<kAinplace, false>(r);
 }
 
