@@ -46,12 +46,13 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[i][v] = splat(0.0f);
 
-  // B rows some steps ahead (B is streamed; in place it is strided by ldb).
-  constexpr std::ptrdiff_t kAhead = 8;
+  // Every cache line of the B row kAhead steps ahead (B is streamed; read in place it is
+  // strided by ldb, which the hardware prefetchers follow poorly).
+  constexpr std::ptrdiff_t kAhead = 16;
 #pragma GCC unroll 2
   for (std::size_t p = 0; p < kb; ++p) {
-    __builtin_prefetch(b + kAhead * b_rs, 0, 3);
-    if (V * kW > 16) __builtin_prefetch(b + kAhead * b_rs + V * kW - 1, 0, 3);
+#pragma GCC unroll 16
+    for (int q = 0; q < V * static_cast<int>(kW); q += 16) __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
     vf bv[V];
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
