@@ -11,7 +11,8 @@
 // Peers are configured as their experts would on this CPU, before their first use:
 //   OpenBLAS: OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs (0.3.21 falls back to Haswell kernels
 //             on CPUs it does not know, e.g. Zen 5), Haswell when SIMDGRAD_MAX_ISA=avx2; threads =
-//             OMP_NUM_THREADS via openblas_set_num_threads.
+//             OMP_NUM_THREADS via openblas_set_num_threads; OPENBLAS_THREAD_TIMEOUT=20 so that
+//             its idle pthreads stop spinning soon after its own benchmark.
 //   BLIS:     BLIS_ARCH_TYPE = skx (haswell with SIMDGRAD_MAX_ISA=avx2); 0.9 picks generic
 //             kernels on CPUs it does not know. Threads via bli_thread_set_num_threads.
 //   oneDNN:   ONEDNN_MAX_CPU_ISA=AVX2 is set to match SIMDGRAD_MAX_ISA=avx2; OpenMP threads.
@@ -148,6 +149,10 @@ const OpenBlas& openblas() {
   static const OpenBlas ob = [] {
     OpenBlas o;
     setenv_default("OPENBLAS_CORETYPE", avx2_cap() ? "Haswell" : "SkylakeX");
+    // Idle pool threads spin for 2^n cycles before sleeping (default n = 28, ~0.1 s): 2^20
+    // (~0.4 ms) keeps them awake between the calls of one benchmark without stealing the
+    // cores of the benchmarks that follow.
+    setenv_default("OPENBLAS_THREAD_TIMEOUT", "20");
     void* h = dlopen(SIMDGRAD_BENCH_OPENBLAS_SO, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (!h) return o;
     o.sgemm = reinterpret_cast<CblasSgemm>(dlsym(h, "cblas_sgemm"));
