@@ -105,7 +105,15 @@ inline void bn_stats_planes(const float* x, std::size_t planes, std::size_t stri
   out[1] = bn_lanes_sum((q0 + q1) + (q2 + q3));
 }
 
-template <bool Relu, bool Mask>
+template <bool NT>
+inline void bn_store(float* p, vf v) {
+  if constexpr (NT)
+    store_stream(p, v);
+  else
+    store(p, v);
+}
+
+template <bool Relu, bool Mask, bool NT = false>
 void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t planes,
                       std::size_t stride, std::size_t len, float m, float a, float b) {
   const vf vmn = splat(m), va = splat(a), vb = splat(b), z = splat(0.0f);
@@ -122,8 +130,8 @@ void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t 
     for (; i + 4 * kW <= len; i += 4 * kW) {
       const vf r0 = f(load(xp + i)), r1 = f(load(xp + i + kW));
       const vf r2 = f(load(xp + i + 2 * kW)), r3 = f(load(xp + i + 3 * kW));
-      store(yp + i, r0), store(yp + i + kW, r1), store(yp + i + 2 * kW, r2);
-      store(yp + i + 3 * kW, r3);
+      bn_store<NT>(yp + i, r0), bn_store<NT>(yp + i + kW, r1);
+      bn_store<NT>(yp + i + 2 * kW, r2), bn_store<NT>(yp + i + 3 * kW, r3);
       if constexpr (Mask) {
         store_mask_u8(mp + i, r0 > z), store_mask_u8(mp + i + kW, r1 > z);
         store_mask_u8(mp + i + 2 * kW, r2 > z), store_mask_u8(mp + i + 3 * kW, r3 > z);
@@ -131,7 +139,7 @@ void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t 
     }
     for (; i + kW <= len; i += kW) {
       const vf r = f(load(xp + i));
-      store(yp + i, r);
+      bn_store<NT>(yp + i, r);
       if constexpr (Mask) store_mask_u8(mp + i, r > z);
     }
     if (i < len) {
@@ -141,15 +149,24 @@ void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t 
       if constexpr (Mask) store_mask_u8_partial(mp + i, r > z, k);
     }
   }
+  if constexpr (NT) stream_fence();
 }
 
 inline void bn_norm_planes(const float* x, float* y, std::uint8_t* mask, std::size_t planes,
                            std::size_t stride, std::size_t len, float m, float a, float b,
                            int relu) {
-  if (!relu)
+  const bool nt = relu & kBnStream;
+  relu &= ~kBnStream;
+  if (!relu && nt)
+    bn_norm_planes_t<false, false, true>(x, y, nullptr, planes, stride, len, m, a, b);
+  else if (!relu)
     bn_norm_planes_t<false, false>(x, y, nullptr, planes, stride, len, m, a, b);
+  else if (!mask && nt)
+    bn_norm_planes_t<true, false, true>(x, y, nullptr, planes, stride, len, m, a, b);
   else if (!mask)
     bn_norm_planes_t<true, false>(x, y, nullptr, planes, stride, len, m, a, b);
+  else if (nt)
+    bn_norm_planes_t<true, true, true>(x, y, mask, planes, stride, len, m, a, b);
   else
     bn_norm_planes_t<true, true>(x, y, mask, planes, stride, len, m, a, b);
 }
@@ -158,10 +175,7 @@ inline void bn_norm_seq(const float* x, float* y, std::size_t planes, std::size_
                         const float* m, const float* a, const float* b, int relu) {
   for (std::size_t q = 0; q < planes; ++q) {
     const std::size_t o = q * len;
-    if (relu)
-      bn_norm_planes_t<true, false>(x + o, y + o, nullptr, 1, len, len, m[q], a[q], b[q]);
-    else
-      bn_norm_planes_t<false, false>(x + o, y + o, nullptr, 1, len, len, m[q], a[q], b[q]);
+    bn_norm_planes(x + o, y + o, nullptr, 1, len, len, m[q], a[q], b[q], relu);
   }
 }
 
@@ -213,7 +227,7 @@ inline void bn_bwd_reduce_planes(const float* x, const float* dy, const float* r
     bn_bwd_reduce_planes_t<kBnPlain>(x, dy, ry, mk, planes, stride, len, m, out);
 }
 
-template <int R>
+template <int R, bool NT>
 void bn_bwd_dx_planes_t(const float* x, const float* dy, const float* ry, const std::uint8_t* mk,
                         float* dx, std::size_t planes, std::size_t stride, std::size_t len,
                         float m, float bg, float bx, float c) {
@@ -229,10 +243,10 @@ void bn_bwd_dx_planes_t(const float* x, const float* dy, const float* ry, const 
     for (; i + 2 * kW <= len; i += 2 * kW) {
       const vf r0 = f(load(xp + i), bn_grad<R>(dp, rp, mp, i));
       const vf r1 = f(load(xp + i + kW), bn_grad<R>(dp, rp, mp, i + kW));
-      store(op + i, r0), store(op + i + kW, r1);
+      bn_store<NT>(op + i, r0), bn_store<NT>(op + i + kW, r1);
     }
     if (i + kW <= len) {
-      store(op + i, f(load(xp + i), bn_grad<R>(dp, rp, mp, i)));
+      bn_store<NT>(op + i, f(load(xp + i), bn_grad<R>(dp, rp, mp, i)));
       i += kW;
     }
     if (i < len) {
@@ -240,18 +254,31 @@ void bn_bwd_dx_planes_t(const float* x, const float* dy, const float* ry, const 
       store_partial(op + i, f(load_partial(xp + i, k), bn_grad_partial<R>(dp, rp, mp, i, k)), k);
     }
   }
+  if constexpr (NT) stream_fence();
 }
 
 inline void bn_bwd_dx_planes(const float* x, const float* dy, const float* ry,
                              const std::uint8_t* mk, float* dx, std::size_t planes,
                              std::size_t stride, std::size_t len, float m, float bg, float bx,
                              float c, int relu) {
-  if (relu == kBnReluY)
-    bn_bwd_dx_planes_t<kBnReluY>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
-  else if (relu == kBnReluMask)
-    bn_bwd_dx_planes_t<kBnReluMask>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
-  else
-    bn_bwd_dx_planes_t<kBnPlain>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+  const bool nt = relu & kBnStream;
+  relu &= ~kBnStream;
+  if (nt) {
+    if (relu == kBnReluY)
+      bn_bwd_dx_planes_t<kBnReluY, true>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+    else if (relu == kBnReluMask)
+      bn_bwd_dx_planes_t<kBnReluMask, true>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+    else
+      bn_bwd_dx_planes_t<kBnPlain, true>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+  } else {
+    if (relu == kBnReluY)
+      bn_bwd_dx_planes_t<kBnReluY, false>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+    else if (relu == kBnReluMask)
+      bn_bwd_dx_planes_t<kBnReluMask, false>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx,
+                                              c);
+    else
+      bn_bwd_dx_planes_t<kBnPlain, false>(x, dy, ry, mk, dx, planes, stride, len, m, bg, bx, c);
+  }
 }
 
 // -------------------------------------------------------------------------------------- rows
@@ -291,7 +318,7 @@ inline void bn_stats_rows(const float* x, std::size_t rows, std::size_t ld, std:
   if (j < nch) bn_stats_rows_group<1>(x + j, rows, ld, nch - j, s1 + j, s2 + j);
 }
 
-template <bool Relu, bool Mask>
+template <bool Relu, bool Mask, bool NT = false>
 void bn_norm_rows_t(const float* x, float* y, std::uint8_t* mask, std::size_t rows,
                     std::size_t ld, std::size_t nch, const float* m, const float* a,
                     const float* b) {
@@ -308,12 +335,12 @@ void bn_norm_rows_t(const float* x, float* y, std::uint8_t* mask, std::size_t ro
     std::size_t j = 0;
     for (; j + 2 * kW <= nch; j += 2 * kW) {
       const vf r0 = f(load(xr + j), j), r1 = f(load(xr + j + kW), j + kW);
-      store(yr + j, r0), store(yr + j + kW, r1);
+      bn_store<NT>(yr + j, r0), bn_store<NT>(yr + j + kW, r1);
       if constexpr (Mask) store_mask_u8(mr + j, r0 > z), store_mask_u8(mr + j + kW, r1 > z);
     }
     if (j + kW <= nch) {
       const vf r0 = f(load(xr + j), j);
-      store(yr + j, r0);
+      bn_store<NT>(yr + j, r0);
       if constexpr (Mask) store_mask_u8(mr + j, r0 > z);
       j += kW;
     }
@@ -326,15 +353,24 @@ void bn_norm_rows_t(const float* x, float* y, std::uint8_t* mask, std::size_t ro
       if constexpr (Mask) store_mask_u8_partial(mr + j, r0 > z, k);
     }
   }
+  if constexpr (NT) stream_fence();
 }
 
 inline void bn_norm_rows(const float* x, float* y, std::uint8_t* mask, std::size_t rows,
                          std::size_t ld, std::size_t nch, const float* m, const float* a,
                          const float* b, int relu) {
-  if (!relu)
+  const bool nt = relu & kBnStream;
+  relu &= ~kBnStream;
+  if (!relu && nt)
+    bn_norm_rows_t<false, false, true>(x, y, nullptr, rows, ld, nch, m, a, b);
+  else if (!relu)
     bn_norm_rows_t<false, false>(x, y, nullptr, rows, ld, nch, m, a, b);
+  else if (!mask && nt)
+    bn_norm_rows_t<true, false, true>(x, y, nullptr, rows, ld, nch, m, a, b);
   else if (!mask)
     bn_norm_rows_t<true, false>(x, y, nullptr, rows, ld, nch, m, a, b);
+  else if (nt)
+    bn_norm_rows_t<true, true, true>(x, y, mask, rows, ld, nch, m, a, b);
   else
     bn_norm_rows_t<true, true>(x, y, mask, rows, ld, nch, m, a, b);
 }
@@ -406,7 +442,7 @@ inline void bn_bwd_reduce_rows(const float* x, const float* dy, const float* ry,
     bn_bwd_reduce_rows_t<kBnPlain>(x, dy, ry, mk, rows, ld, nch, m, sdy, sdyx, sx);
 }
 
-template <int R>
+template <int R, bool NT>
 void bn_bwd_dx_rows_t(const float* x, const float* dy, const float* ry, const std::uint8_t* mk,
                       float* dx, std::size_t rows, std::size_t ld, std::size_t nch,
                       const float* m, const float* bg, const float* bx, const float* c) {
@@ -416,7 +452,8 @@ void bn_bwd_dx_rows_t(const float* x, const float* dy, const float* ry, const st
     for (; j + kW <= nch; j += kW) {
       const std::size_t i = o + j;
       const vf g = bn_grad<R>(dy, ry, mk, i);
-      store(dx + i, fmadd(load(x + i) - load(m + j), load(bx + j), fmadd(g, load(bg + j), load(c + j))));
+      bn_store<NT>(dx + i, fmadd(load(x + i) - load(m + j), load(bx + j),
+                                 fmadd(g, load(bg + j), load(c + j))));
     }
     if (j < nch) {
       const std::size_t k = nch - j, i = o + j;
@@ -428,16 +465,28 @@ void bn_bwd_dx_rows_t(const float* x, const float* dy, const float* ry, const st
                     k);
     }
   }
+  if constexpr (NT) stream_fence();
 }
 
 inline void bn_bwd_dx_rows(const float* x, const float* dy, const float* ry,
                            const std::uint8_t* mk, float* dx, std::size_t rows, std::size_t ld,
                            std::size_t nch, const float* m, const float* bg, const float* bx,
                            const float* c, int relu) {
-  if (relu == kBnReluY)
-    bn_bwd_dx_rows_t<kBnReluY>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
-  else if (relu == kBnReluMask)
-    bn_bwd_dx_rows_t<kBnReluMask>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
-  else
-    bn_bwd_dx_rows_t<kBnPlain>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+  const bool nt = relu & kBnStream;
+  relu &= ~kBnStream;
+  if (nt) {
+    if (relu == kBnReluY)
+      bn_bwd_dx_rows_t<kBnReluY, true>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+    else if (relu == kBnReluMask)
+      bn_bwd_dx_rows_t<kBnReluMask, true>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+    else
+      bn_bwd_dx_rows_t<kBnPlain, true>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+  } else {
+    if (relu == kBnReluY)
+      bn_bwd_dx_rows_t<kBnReluY, false>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+    else if (relu == kBnReluMask)
+      bn_bwd_dx_rows_t<kBnReluMask, false>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+    else
+      bn_bwd_dx_rows_t<kBnPlain, false>(x, dy, ry, mk, dx, rows, ld, nch, m, bg, bx, c);
+  }
 }

@@ -17,6 +17,10 @@
 namespace simdgrad::kernels {
 
 enum BnRelu : int { kBnPlain = 0, kBnReluY = 1, kBnReluMask = 2 };
+/// OR-ed into the relu argument of the kernels that write y or dx: write the output with
+/// non-temporal stores. The caller guarantees that every whole-vector store is 64-byte aligned
+/// (output 64-byte aligned, run and row strides multiples of 16 floats).
+constexpr int kBnStream = 8;
 
 /// Statistics of one chunk about its shift K = x[0]: out[0] = sum(x - K), out[1] = sum((x - K)^2).
 using BnStatsPlanesFn = void (*)(const float* x, std::size_t planes, std::size_t stride,

@@ -241,3 +241,26 @@ inline void store_mask_u8_partial(std::uint8_t* p, vm m, std::size_t k) {
   for (std::size_t i = 0; i < k; ++i) p[i] = buf[i];
 #endif
 }
+
+// ---------------------------------------------------------------------------------------------
+// Non-temporal stores, for outputs too large to stay in cache (no read-for-ownership).
+
+/// Stores v at p (aligned to the vector size) bypassing the caches where the ISA can.
+inline void store_stream(float* p, vf v) {
+#if defined(SIMDGRAD_ISA_AVX512)
+  _mm512_stream_ps(p, v);
+#elif defined(SIMDGRAD_ISA_AVX2)
+  _mm256_stream_ps(p, v);
+#elif defined(SIMDGRAD_ISA_SSE2)
+  _mm_stream_ps(p, v);
+#else
+  store(p, v);
+#endif
+}
+
+/// Orders the non-temporal stores before any later store (call before other threads read).
+inline void stream_fence() {
+#if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2) || defined(SIMDGRAD_ISA_SSE2)
+  _mm_sfence();
+#endif
+}

@@ -140,6 +140,20 @@ RowTasks row_tasks(const Geo& g, int threads) {
   return t;
 }
 
+/// Outputs of at least this many bytes (a core's L2 on current server parts) are written with
+/// non-temporal stores, as oneDNN does: they would leave L2 anyway, and streaming them saves the
+/// read-for-ownership of every output line. Smaller outputs stay in cache for the next layer.
+constexpr std::size_t kStreamBytes = std::size_t{2} << 20;
+
+/// kBnStream when the output `out` of g's shape is that large and every whole-vector store into it
+/// is 64-byte aligned (the kernels' condition), else 0.
+int stream_flag(const Geo& g, const void* out) {
+  if (g.total * sizeof(float) < kStreamBytes || reinterpret_cast<std::uintptr_t>(out) % 64 != 0)
+    return 0;
+  const std::size_t stride = g.planes ? (g.C == 1 ? 16 : g.hw) : g.C;
+  return stride % 16 == 0 ? k::kBnStream : 0;
+}
+
 // ------------------------------------------------------------------------------------ scratch
 
 /// Per-thread scratch memory reused from call to call (it grows, never shrinks): a fresh
@@ -314,7 +328,7 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
   const k::BatchNormTable& T = table();
   const FwdParams p{&d, gamma, beta, save_mean, save_invstd, running_mean, running_var,
                     static_cast<double>(momentum)};
-  const int relu = d.fuse_relu ? 1 : 0;
+  const int relu = (d.fuse_relu ? 1 : 0) | stream_flag(g, y);
   const int threads = detail::threads_for(g.total, kMinPerThread);
 
   if (g.planes) {
@@ -470,7 +484,7 @@ void batchnorm_forward_inference(const BatchNormDesc& d, const float* x, float* 
   if (g.total == 0) return;
 
   const k::BatchNormTable& T = table();
-  const int relu = d.fuse_relu ? 1 : 0;
+  const int relu = (d.fuse_relu ? 1 : 0) | stream_flag(g, y);
   Scratch& sc = scratch(0, 2 * g.C);
   float *ca = sc.f.data(), *cbv = ca + g.C;
   for (std::size_t c = 0; c < g.C; ++c) {
@@ -547,6 +561,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
 
   const k::BatchNormTable& T = table();
   const int relu = !d.fuse_relu ? k::kBnPlain : relu_y ? k::kBnReluY : k::kBnReluMask;
+  const int wr = relu | stream_flag(g, dx);  // the dx kernels' mode
   const double M = static_cast<double>(g.M);
   // Channel c's constants of dx = (x - m) * bx + (g * bg + cc), from its three sums.
   auto finish = [&](std::size_t c, double sdy, double sdyx, double sx, float* bg, float* bx,
@@ -588,7 +603,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
           const std::size_t o = c * g.coff;
           T.bwd_dx_planes(x + o, dy + o, relu_y ? relu_y + o : nullptr,
                           relu_mask ? relu_mask + o : nullptr, dx + o, g.np, g.pstride, g.hw,
-                          save_mean[c], bg, bx, cc, relu);
+                          save_mean[c], bg, bx, cc, wr);
         });
       });
     } else {
@@ -614,7 +629,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
           const std::size_t o = c * g.coff + pc.off;
           T.bwd_dx_planes(x + o, dy + o, relu_y ? relu_y + o : nullptr,
                           relu_mask ? relu_mask + o : nullptr, dx + o, pc.planes, g.pstride,
-                          pc.len, save_mean[c], cbg[c], cbx[c], ccc[c], relu);
+                          pc.len, save_mean[c], cbg[c], cbx[c], ccc[c], wr);
         });
       });
     }
@@ -651,7 +666,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
     const std::size_t o = r0 * C + j0;
     T.bwd_dx_rows(x + o, dy + o, relu_y ? relu_y + o : nullptr,
                   relu_mask ? relu_mask + o : nullptr, dx + o, nr, C, nj, save_mean + j0,
-                  &cbg[j0], &cbx[j0], &ccc[j0], relu);
+                  &cbg[j0], &cbx[j0], &ccc[j0], wr);
   };
   const std::size_t nslab = (C + kSlab - 1) / kSlab;
   if (fuse_slabs(g, relu == k::kBnReluY ? 3 : 2, threads)) {

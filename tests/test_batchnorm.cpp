@@ -509,6 +509,58 @@ TEST_P(BatchNorm, InPlaceAndMisaligned) {
   }
 }
 
+// 64-byte aligned storage (outputs of 2 MiB and more are then written with non-temporal stores).
+struct Aligned {
+  std::vector<float> store;
+  float* p;
+  Aligned(const std::vector<float>& v, std::size_t shift) : store(v.size() + 32) {
+    auto a = reinterpret_cast<std::uintptr_t>(store.data());
+    p = store.data() + ((64 - a % 64) % 64) / 4 + shift;
+    std::copy(v.begin(), v.end(), p);
+  }
+};
+
+TEST_P(BatchNorm, StreamedOutputsMatchCachedOutputs) {
+  // 2 MiB outputs on 64-byte aligned buffers take the non-temporal-store path; the same data one
+  // float off alignment take the ordinary one. The bits must agree (and match the reference).
+  const std::size_t hw = sgtest::small_run() ? 16 : 64;
+  for (BatchNormDesc d : {desc(BatchNormLayout::nchw, 2, 64, hw, hw, true, true, false),
+                          desc(BatchNormLayout::nhwc, 2, 64, hw, hw, true, true, true)}) {
+    SCOPED_TRACE(label(d));
+    const Data in = make_data(d, 71);
+    const std::size_t n = total(d);
+    std::vector<float> res[2][4];
+    std::vector<std::uint8_t> masks[2];
+    for (std::size_t shift : {0, 1}) {
+      Aligned x(in.x, shift), y(std::vector<float>(n), shift), dy(in.dy, shift),
+          dx(std::vector<float>(n), shift), yi(std::vector<float>(n), shift);
+      std::vector<float> mean(d.c), invstd(d.c), dg(d.c), db(d.c);
+      std::vector<std::uint8_t> mask(n);
+      simdgrad::batchnorm_forward_training(d, x.p, y.p, in.gamma.data(), in.beta.data(),
+                                           mean.data(), invstd.data(), nullptr, nullptr, 0.1f,
+                                           d.fuse_relu ? mask.data() : nullptr);
+      simdgrad::batchnorm_backward(d, x.p, dy.p, mean.data(), invstd.data(), in.gamma.data(),
+                                   dx.p, dg.data(), db.data(), d.fuse_relu ? y.p : nullptr);
+      simdgrad::batchnorm_forward_inference(d, x.p, yi.p, in.gamma.data(), in.beta.data(),
+                                            mean.data(), invstd.data());
+      res[shift][0].assign(y.p, y.p + n);
+      res[shift][1].assign(dx.p, dx.p + n);
+      res[shift][2].assign(yi.p, yi.p + n);
+      res[shift][3] = mean;
+      res[shift][3].insert(res[shift][3].end(), dg.begin(), dg.end());
+      masks[shift] = mask;
+      if (shift == 0) {
+        Fwd f;
+        f.y = res[0][0], f.mean = mean, f.invstd = invstd;
+        if (d.fuse_relu) f.mask = mask;
+        check_forward(d, in, f, 2e-5);
+      }
+    }
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(res[0][k], res[1][k]) << "output " << k;
+    EXPECT_EQ(masks[0], masks[1]);
+  }
+}
+
 TEST_P(BatchNorm, NonFiniteInputStaysInItsChannel) {
   for (BatchNormDesc d : {desc(BatchNormLayout::nchw, 2, 3, 5, 7),
                           desc(BatchNormLayout::nhwc, 2, 19, 2, 3)}) {
