@@ -1,6 +1,7 @@
 // GEMM: argument checks, normalization to one row-major problem, threading, workspace, dispatch.
 #include "simdgrad/gemm.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <new>
@@ -198,16 +199,18 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
 
   const GemmBlocking& bk = blocking();
   // Packing pays when an operand is reused by many tiles. B (k x n) is read in place when its
-  // rows are contiguous and it is used by a single row panel (m <= mr) or is small (k*n below
-  // 64K floats, in L2); A likewise when n is at most two column panels or m*k is small.
+  // rows are contiguous and it is used by a single row panel (m <= mr), is small (k*n below
+  // 64K floats, in L2) or narrow (its rows short and adjacent); A likewise when C is narrow
+  // (n <= max(2 nr, 64)) or m*k is small.
   // Decided from the whole problem, so every thread takes the same path.
   const std::size_t small = std::size_t{1} << 16;
+  // (n <= 64: each element of A feeds at most 64 multiply-adds, a packing copy is not repaid.)
+  const std::size_t narrow_n = std::max<std::size_t>(2 * static_cast<std::size_t>(bk.nr), 64);
   const double kn = static_cast<double>(k) * static_cast<double>(g.n);
   const double mk = static_cast<double>(g.m) * static_cast<double>(k);
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small ||
-                                  g.n <= static_cast<std::size_t>(2 * bk.nr));
-  g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&
-                 (g.n <= static_cast<std::size_t>(2 * bk.nr) || mk < small);
+                                  g.n <= narrow_n);
+  g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) && (g.n <= narrow_n || mk < small);
   // At most 4 rows against B stored transposed (the GEMV-like y = x W^T): packing B would cost
   // as much as the product; dot products along k read each row of B once instead.
   g.dot = g.m <= 4 && g.a_cs == 1 && g.b_rs == 1 && k >= 16;
