@@ -50,8 +50,10 @@ inline float unit_open(std::uint32_t w) {
 
 /// lo + width * u as the library rounds it: float product, then float sum (computed in double
 /// and rounded, which is the correctly rounded float result: double has > 2 * 24 + 2 bits).
+/// (volatile: the compiler may otherwise fold the casts into float operations and contract them
+/// into a fused multiply-add, as GCC does for aarch64.)
 inline float uniform_value(std::uint32_t w, float lo, float width) {
-  const float p = static_cast<float>(static_cast<double>(unit24(w)) * width);
+  const volatile float p = static_cast<float>(static_cast<double>(unit24(w)) * width);
   return static_cast<float>(static_cast<double>(p) + lo);
 }
 
