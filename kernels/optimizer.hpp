@@ -5,7 +5,8 @@
 //
 // The arrays of one call are pairwise disjoint (src/optimizer.cpp checks it), so a vector's
 // loads and stores may be ordered freely. Multiply-adds are explicit fmadd (fused where the ISA
-// has FMA); sqrt and division are the IEEE vector instructions: no libm call in any loop.
+// has FMA); sqrt and division are the IEEE vector instructions (vsqrt, vdiv): no libm call in
+// any loop.
 
 /// Loads and stores of one whole vector.
 struct FullIO {
@@ -97,8 +98,8 @@ void adam_kernel(const AdamConsts& k, float* p, const float* g, float* m, float*
       if constexpr (!first) s = max_nan(io.ld(vmax + i), vv);
       io.st(vmax + i, s);
     }
-    const vf denom = vsqrt(s) / bc2s + eps;
-    const vf u = (nss * mv) / denom;
+    const vf denom = vdiv(vsqrt(s), bc2s) + eps;
+    const vf u = vdiv(nss * mv, denom);
     vf pn;
     if constexpr (wd == 2) pn = fmadd(pv, dec, u);
     else pn = pv + u;
@@ -140,11 +141,11 @@ void rmsprop_kernel(const RmspropConsts& k, float* p, const float* g, float* sq,
     avg = avg + eps;
     if constexpr (momentum) {
       vf b = first ? zero : io.ld(buf + i);
-      b = fmadd(b, mom, gv / avg);
+      b = fmadd(b, mom, vdiv(gv, avg));
       io.st(buf + i, b);
       io.st(p + i, fmadd(nlr, b, pv));
     } else {
-      io.st(p + i, pv + (nlr * gv) / avg);
+      io.st(p + i, pv + vdiv(nlr * gv, avg));
     }
   });
 }
@@ -166,7 +167,7 @@ void adagrad_kernel(const AdagradConsts& k, float* p, const float* g, float* sum
     s = fmadd(gv, gv, s);
     io.st(sum + i, s);
     const vf sd = vsqrt(s) + eps;
-    io.st(p + i, pv + (nclr * gv) / sd);
+    io.st(p + i, pv + vdiv(nclr * gv, sd));
   });
 }
 
@@ -175,7 +176,7 @@ void adagrad_kernel(const AdagradConsts& k, float* p, const float* g, float* sum
 /// LAMB's update direction u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps) [+ weight_decay * p].
 template <bool Wd>
 inline vf lamb_direction(vf pv, vf mv, vf vv, vf bc1, vf bc2s, vf eps, vf wdv) {
-  vf u = (mv / bc1) / (vsqrt(vv) / bc2s + eps);
+  vf u = vdiv(vdiv(mv, bc1), vdiv(vsqrt(vv), bc2s) + eps);
   if constexpr (Wd) u = fmadd(wdv, pv, u);
   return u;
 }

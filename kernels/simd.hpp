@@ -42,6 +42,7 @@ inline bool any_of(vm m) { return m; }
 inline vm is_nan(vf x) { return x != x; }
 inline vf vabs(vf x) { return from_bits(to_bits(x) & 0x7fffffff); }
 inline vf vsqrt(vf x) { return __builtin_sqrtf(x); }
+inline vf vdiv(vf a, vf b) { return a / b; }
 inline float hsum(vf x) { return x; }
 inline float hmax(vf x) { return x; }
 
@@ -130,7 +131,23 @@ inline vm m_not(vm a) { return ~a; }
 inline bool any_of(vm m) { return xsimd::any(m); }
 inline vm is_nan(vf x) { return xsimd::isnan(x); }  // x != x is an ordered compare on AVX
 inline vf vabs(vf x) { return from_bits(to_bits(x) & vi(0x7fffffff)); }
-inline vf vsqrt(vf x) { return xsimd::sqrt(x); }
+// xsimd 8.1 gives neon64 the 32-bit NEON float sqrt and division: reciprocal(-sqrt) estimates
+// refined by Newton steps, not correctly rounded. vsqrt and vdiv are IEEE on every ISA.
+inline vf vsqrt(vf x) {
+#if defined(SIMDGRAD_ISA_NEON)
+  return vsqrtq_f32(x);
+#else
+  return xsimd::sqrt(x);
+#endif
+}
+/// a / b, correctly rounded on every ISA (use it rather than operator/, which is not on NEON).
+inline vf vdiv(vf a, vf b) {
+#if defined(SIMDGRAD_ISA_NEON)
+  return vdivq_f32(a, b);
+#else
+  return a / b;
+#endif
+}
 inline float hsum(vf x) { return xsimd::hadd(x); }
 
 #endif
