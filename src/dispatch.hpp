@@ -5,7 +5,9 @@
 // per-ISA translation unit kernels/arch/<family>.cpp defines
 //   void simdgrad::kernels::<isa>::fill(<Family>Table&);
 // SIMDGRAD_DECLARE_KERNEL_TABLE(<Family>Table) declares those for every ISA built, and
-// kernel_table<<Family>Table>() returns the table of the active ISA (built once, thread-safely).
+// active_table<<Family>Table>() returns the table of the active ISA (built once, thread-safely).
+// A fill function runs only for ISAs the CPU has: it is compiled with that ISA's flags, so even
+// its stores of the function pointers may use the ISA's vector registers.
 #include <atomic>
 
 #include "simdgrad/cpu.hpp"
@@ -52,28 +54,32 @@ const Table* table_for(Isa isa) noexcept {
 
 #if defined(SIMDGRAD_HAVE_ISA_SSE2)
 #define SIMDGRAD_FILL_SSE2_(Table) SIMDGRAD_FILL_DECL_(sse2, Table)
-#define SIMDGRAD_SET_SSE2_(s) ::simdgrad::kernels::sse2::fill(s.table[1]), s.have[1] = true;
+#define SIMDGRAD_SET_SSE2_(s) \
+  if (::simdgrad::isa_available(::simdgrad::Isa::sse2)) { ::simdgrad::kernels::sse2::fill(s.table[1]); s.have[1] = true; }
 #else
 #define SIMDGRAD_FILL_SSE2_(Table)
 #define SIMDGRAD_SET_SSE2_(s)
 #endif
 #if defined(SIMDGRAD_HAVE_ISA_AVX2)
 #define SIMDGRAD_FILL_AVX2_(Table) SIMDGRAD_FILL_DECL_(avx2, Table)
-#define SIMDGRAD_SET_AVX2_(s) ::simdgrad::kernels::avx2::fill(s.table[2]), s.have[2] = true;
+#define SIMDGRAD_SET_AVX2_(s) \
+  if (::simdgrad::isa_available(::simdgrad::Isa::avx2)) { ::simdgrad::kernels::avx2::fill(s.table[2]); s.have[2] = true; }
 #else
 #define SIMDGRAD_FILL_AVX2_(Table)
 #define SIMDGRAD_SET_AVX2_(s)
 #endif
 #if defined(SIMDGRAD_HAVE_ISA_AVX512)
 #define SIMDGRAD_FILL_AVX512_(Table) SIMDGRAD_FILL_DECL_(avx512, Table)
-#define SIMDGRAD_SET_AVX512_(s) ::simdgrad::kernels::avx512::fill(s.table[3]), s.have[3] = true;
+#define SIMDGRAD_SET_AVX512_(s) \
+  if (::simdgrad::isa_available(::simdgrad::Isa::avx512)) { ::simdgrad::kernels::avx512::fill(s.table[3]); s.have[3] = true; }
 #else
 #define SIMDGRAD_FILL_AVX512_(Table)
 #define SIMDGRAD_SET_AVX512_(s)
 #endif
 #if defined(SIMDGRAD_HAVE_ISA_NEON)
 #define SIMDGRAD_FILL_NEON_(Table) SIMDGRAD_FILL_DECL_(neon, Table)
-#define SIMDGRAD_SET_NEON_(s) ::simdgrad::kernels::neon::fill(s.table[4]), s.have[4] = true;
+#define SIMDGRAD_SET_NEON_(s) \
+  if (::simdgrad::isa_available(::simdgrad::Isa::neon)) { ::simdgrad::kernels::neon::fill(s.table[4]); s.have[4] = true; }
 #else
 #define SIMDGRAD_FILL_NEON_(Table)
 #define SIMDGRAD_SET_NEON_(s)
