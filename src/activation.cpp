@@ -18,13 +18,17 @@ bool valid_kind(Activation a) {
   return i >= 0 && i < kActivationCount;
 }
 
-// Elements per thread below which a call stays on one thread: about 20-40 microseconds of work,
-// so that the fork/join cost (a few microseconds) stays small.
+// Elements per thread below which a call stays on one thread (a call splits over t threads only
+// when n >= 2 * min_per_thread). Measured (docs/bench.md, "Thread thresholds"; 2-core Xeon VM,
+// AVX-512 and AVX2, interleaved 1- and 2-thread timings): for relu, leaky_relu and hardswish
+// (memory-bound, ~8 elements/ns in L1) 2 threads win from about 32K elements with a warm OpenMP
+// pool, but waking a sleeping pool costs ~50 us on this VM, so they split only from 128K, where
+// 2 threads also win from a cold pool.
 std::size_t min_per_thread(Activation a) {
   switch (a) {
     case Activation::relu:
     case Activation::leaky_relu:
-    case Activation::hardswish: return std::size_t{1} << 17;
+    case Activation::hardswish: return std::size_t{1} << 16;
     default: return std::size_t{1} << 15;
   }
 }
