@@ -25,7 +25,10 @@
 #include <omp.h>
 #include <simdgrad/simdgrad.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,7 +48,10 @@
 #pragma GCC diagnostic pop
 #endif
 #if defined(SIMDGRAD_BENCH_EIGEN)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <Eigen/Core>
+#pragma GCC diagnostic pop
 #endif
 
 namespace {
@@ -104,17 +110,21 @@ PeakFn peak_fn(simdgrad::Isa isa) {
   return nullptr;
 }
 
-/// Single-core FMA peak in GFLOPS of the active ISA (measured once, ~0.1 s, best of 5).
+/// Single-core FMA peak in GFLOPS of the active ISA: the best of 30 short runs timed by the
+/// thread's CPU clock (robust to other processes sharing the core), measured once.
 double fma_peak_gflops() {
   static const double peak = [] {
     const PeakFn f = peak_fn(simdgrad::active_isa());
     if (!f) return 0.0;
     double best = 0;
-    for (int r = 0; r < 5; ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const double flops = f(2000000);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, flops / s * 1e-9);
+    for (int r = 0; r < 30; ++r) {
+      timespec t0, t1;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+      const double flops = f(200000);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+      const double s = static_cast<double>(t1.tv_sec - t0.tv_sec) +
+                       1e-9 * static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+      if (s > 0) best = std::max(best, flops / s * 1e-9);
     }
     return best;
   }();
@@ -242,6 +252,24 @@ void finish(benchmark::State& st, const Shape& s) {
                                             benchmark::Counter::kIsRate);
 }
 
+/// After a peer's first call: its C must match simdgrad's (catches a wrong stride or transpose
+/// in the peer's call, so that every row measures the same product).
+bool same_product(benchmark::State& st, const Shape& s, const Mats& x) {
+  std::vector<float> ref(s.m * s.n);
+  simdgrad::gemm(MatLayout::row_major, s.ta, s.tb, s.m, s.n, s.k, 1.0f, x.a.get(), x.lda,
+                 x.b.get(), x.ldb, 0.0f, ref.data(), s.n);
+  double maxabs = 0, maxdiff = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    maxabs = std::max(maxabs, static_cast<double>(std::fabs(ref[i])));
+    maxdiff = std::max(maxdiff, static_cast<double>(std::fabs(ref[i] - x.c[i])));
+  }
+  if (!(maxdiff <= 1e-4 * (maxabs + 1.0))) {
+    st.SkipWithError("peer result differs from simdgrad's");
+    return false;
+  }
+  return true;
+}
+
 void bm_simdgrad(benchmark::State& st, Shape s, simdgrad::GemmEpilogue ep) {
   Mats x = make_mats(s);
   if (ep.bias) ep.bias = x.bias.get();
@@ -263,6 +291,9 @@ void bm_simdgrad(benchmark::State& st, Shape s, simdgrad::GemmEpilogue ep) {
 #if defined(SIMDGRAD_BENCH_ONEDNN)
 void bm_onednn(benchmark::State& st, Shape s) {
   Mats x = make_mats(s);
+  sgdnnl::sgemm(MatLayout::row_major, s.ta, s.tb, s.m, s.n, s.k, 1.0f, x.a.get(), x.lda,
+                x.b.get(), x.ldb, 0.0f, x.c.get(), x.ldc);
+  if (!same_product(st, s, x)) return;
   for (auto _ : st) {
     sgdnnl::sgemm(MatLayout::row_major, s.ta, s.tb, s.m, s.n, s.k, 1.0f, x.a.get(), x.lda,
                   x.b.get(), x.ldb, 0.0f, x.c.get(), x.ldc);
@@ -280,6 +311,8 @@ void bm_onednn_matmul(benchmark::State& st, Shape s, simdgrad::GemmEpilogue ep) 
     st.SkipWithError("oneDNN has no such post-op");
     return;
   }
+  mm.run(x.a.get(), x.b.get(), x.bias.get(), x.c.get());
+  if (!ep.bias && !ep.activate && !same_product(st, s, x)) return;
   for (auto _ : st) {
     mm.run(x.a.get(), x.b.get(), x.bias.get(), x.c.get());
     benchmark::ClobberMemory();
@@ -299,10 +332,15 @@ void bm_openblas(benchmark::State& st, Shape s) {
   Mats x = make_mats(s);
   constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
   const int ta = s.ta == Trans::none ? kNoTrans : kTrans, tb = s.tb == Trans::none ? kNoTrans : kTrans;
-  for (auto _ : st) {
+  auto call = [&] {
     o.sgemm(kRowMajor, ta, tb, static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k),
             1.0f, x.a.get(), static_cast<int>(x.lda), x.b.get(), static_cast<int>(x.ldb), 0.0f,
             x.c.get(), static_cast<int>(x.ldc));
+  };
+  call();
+  if (!same_product(st, s, x)) return;
+  for (auto _ : st) {
+    call();
     benchmark::ClobberMemory();
   }
   finish(st, s);
@@ -318,10 +356,15 @@ void bm_blis(benchmark::State& st, Shape s) {
   // Row-major storage as BLIS strides (row stride ld, column stride 1); transposes as flags.
   const trans_t ta = s.ta == Trans::none ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE;
   const trans_t tb = s.tb == Trans::none ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE;
-  for (auto _ : st) {
+  auto call = [&] {
     bli_sgemm(ta, tb, static_cast<dim_t>(s.m), static_cast<dim_t>(s.n), static_cast<dim_t>(s.k),
               &one, x.a.get(), static_cast<inc_t>(x.lda), 1, x.b.get(),
               static_cast<inc_t>(x.ldb), 1, &zero, x.c.get(), static_cast<inc_t>(x.ldc), 1);
+  };
+  call();
+  if (!same_product(st, s, x)) return;
+  for (auto _ : st) {
+    call();
     benchmark::ClobberMemory();
   }
   finish(st, s);
@@ -340,11 +383,16 @@ void bm_eigen(benchmark::State& st, Shape s) {
   CMap a(x.a.get(), s.ta == Trans::none ? m : k, s.ta == Trans::none ? k : m);
   CMap b(x.b.get(), s.tb == Trans::none ? k : n, s.tb == Trans::none ? n : k);
   Map c(x.c.get(), m, n);
-  for (auto _ : st) {
+  auto call = [&] {
     if (s.ta == Trans::none && s.tb == Trans::none) c.noalias() = a * b;
     else if (s.ta == Trans::none) c.noalias() = a * b.transpose();
     else if (s.tb == Trans::none) c.noalias() = a.transpose() * b;
     else c.noalias() = a.transpose() * b.transpose();
+  };
+  call();
+  if (!same_product(st, s, x)) return;
+  for (auto _ : st) {
+    call();
     benchmark::ClobberMemory();
   }
   finish(st, s);
