@@ -71,6 +71,21 @@ inline void gemm_transpose16(float* __restrict dst, std::size_t ld_dst, const fl
 /// panel q holds columns [q*nr, q*nr + nr) at dst + q*nr*kb, laid out [p][jj], zero-padded.
 inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::ptrdiff_t rs,
                         std::ptrdiff_t cs, std::size_t kb, std::size_t nb, std::size_t nr) {
+  if (cs == 1) {
+    // Row by row: each row of the block is read in one contiguous run (what the hardware
+    // prefetchers follow best) and scattered into the panels, which stay in L2.
+    const std::size_t full = nb / nr * nr;
+    for (std::size_t p = 0; p < kb; ++p) {
+      const float* s = b + static_cast<std::ptrdiff_t>(p) * rs;
+      for (std::size_t j0 = 0; j0 < full; j0 += nr) gemm_copy_run(dst + j0 * kb + p * nr, s + j0, nr);
+      if (full < nb) {
+        float* d = dst + full * kb + p * nr;
+        gemm_copy_run(d, s + full, nb - full);
+        for (std::size_t jj = nb - full; jj < nr; ++jj) d[jj] = 0.0f;
+      }
+    }
+    return;
+  }
   for (std::size_t j0 = 0; j0 < nb; j0 += nr) {
     const std::size_t w = nb - j0 < nr ? nb - j0 : nr;
     float* d = dst + j0 * kb;
