@@ -70,6 +70,82 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     return;
   }
 
+  // One row of C against row-major B read in place (the GEMV-like x W): stream B row by row
+  // (each row one contiguous run) into a row of partial sums kept in the workspace (L1), four
+  // rows of B per pass over it. Same per-element formula as the tiles: one fmadd chain per
+  // k block, p ascending, then the store of the tile kernels.
+  if (g.unpacked_b && g.b_cs == 1 && m1 - m0 == 1) {
+    const std::size_t nkb = (g.k + KC - 1) / KC;
+    const std::size_t kstep = (g.k + nkb - 1) / nkb;
+    constexpr std::size_t CH = 4096;  // columns per chunk: 16 KB of partial sums
+    float* acc = ws;
+    const float* arow = g.a + static_cast<std::ptrdiff_t>(m0) * g.a_rs;
+    float* crow = g.c + m0 * ldc;
+    for (std::size_t j0 = n0; j0 < n1; j0 += CH) {
+      const std::size_t w = n1 - j0 < CH ? n1 - j0 : CH;
+      const std::size_t wv = w / kW * kW;
+      for (std::size_t pc = 0; pc < g.k; pc += kstep) {
+        const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
+        for (std::size_t j = 0; j < w; ++j) acc[j] = 0.0f;
+        std::size_t p = pc;
+        for (; p + 4 <= pc + kb; p += 4) {
+          const vf a0 = splat(arow[p * g.a_cs]), a1 = splat(arow[(p + 1) * g.a_cs]),
+                   a2 = splat(arow[(p + 2) * g.a_cs]), a3 = splat(arow[(p + 3) * g.a_cs]);
+          const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
+          const float* b1 = b0 + g.b_rs;
+          const float* b2 = b1 + g.b_rs;
+          const float* b3 = b2 + g.b_rs;
+          std::size_t j = 0;
+          for (; j < wv; j += kW) {
+            vf x = load(acc + j);
+            x = fmadd(a0, load(b0 + j), x);
+            x = fmadd(a1, load(b1 + j), x);
+            x = fmadd(a2, load(b2 + j), x);
+            x = fmadd(a3, load(b3 + j), x);
+            store(acc + j, x);
+          }
+          if (j < w) {
+            const std::size_t t = w - j;
+            vf x = load_partial(acc + j, t);
+            x = fmadd(a0, load_partial(b0 + j, t), x);
+            x = fmadd(a1, load_partial(b1 + j, t), x);
+            x = fmadd(a2, load_partial(b2 + j, t), x);
+            x = fmadd(a3, load_partial(b3 + j, t), x);
+            store_partial(acc + j, x, t);
+          }
+        }
+        for (; p < pc + kb; ++p) {
+          const vf a0 = splat(arow[p * g.a_cs]);
+          const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
+          std::size_t j = 0;
+          for (; j < wv; j += kW) store(acc + j, fmadd(a0, load(b0 + j), load(acc + j)));
+          if (j < w)
+            store_partial(acc + j, fmadd(a0, load_partial(b0 + j, w - j), load_partial(acc + j, w - j)),
+                          w - j);
+        }
+        const int mode = pc != 0 || g.beta == 1.0f ? kStoreAccumulate
+                         : g.beta == 0.0f          ? kStoreAssign
+                                                   : kStoreScale;
+        const vf va = splat(g.alpha), vb = splat(g.beta);
+        float* cc = crow + j0;
+        std::size_t j = 0;
+        for (; j < w; j += kW) {
+          const std::size_t t = w - j < kW ? w - j : kW;
+          const vf x = t == kW ? load(acc + j) : load_partial(acc + j, t);
+          vf r;
+          if (mode == kStoreAssign) r = va * x;
+          else if (mode == kStoreAccumulate)
+            r = fmadd(va, x, t == kW ? load(cc + j) : load_partial(cc + j, t));
+          else r = fmadd(va, x, vb * (t == kW ? load(cc + j) : load_partial(cc + j, t)));
+          if (t == kW) store(cc + j, r);
+          else store_partial(cc + j, r, t);
+        }
+      }
+      if (epi.fn) epi(crow + j0, ldc, m0, j0, 1, w);
+    }
+    return;
+  }
+
   const std::size_t ncp = (NC + NR - 1) / NR * NR;
   float* const wa = ws;                        // MC x KC
   float* const wb = ws + MC * KC;              // KC x ncp

@@ -392,6 +392,33 @@ TEST_P(Gemm, FewRowsTransposedB) {
       }
 }
 
+// One row of C against B with contiguous rows (the GEMV-like x W, streamed row by row): k over
+// several blocks and not a multiple of 4, more columns than one 4096-wide chunk, alpha, beta,
+// the epilogue; column-major reaches it with one column of C.
+TEST_P(Gemm, OneRow) {
+  const float vals[] = {1.0f, -0.5f, 2.0f, 0.0f};
+  int it = 0;
+  for (MatLayout l : kLayouts)
+    for (std::size_t len : {std::size_t{1}, std::size_t{17}, sgtest::big(4096 + 37)})
+      for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
+        Problem p;
+        p.layout = l;
+        p.m = l == MatLayout::row_major ? 1 : len;
+        p.n = l == MatLayout::row_major ? len : 1;
+        p.k = k;
+        p.pad_a = 2;
+        p.pad_b = 1;
+        p.pad_c = 3;
+        p.alpha = vals[it % 4];
+        p.beta = vals[(it / 2) % 4];
+        p.nan_c = p.beta == 0.0f;
+        if (it % 3 != 1) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+        ++it;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
 
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
