@@ -431,6 +431,8 @@ TEST(GemmThreads, IdenticalBits) {
                        MatLayout::col_major},
                       {5, sgtest::big(1200), 800, Trans::none, Trans::none, MatLayout::row_major},
                       {1, sgtest::big(3000), 1500, Trans::none, Trans::transpose,
+                       MatLayout::row_major},
+                      {1, sgtest::big(3000), 1500, Trans::none, Trans::none,
                        MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
