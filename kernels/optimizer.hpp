@@ -173,10 +173,13 @@ void adagrad_kernel(const AdagradConsts& k, float* p, const float* g, float* sum
 
 // ------------------------------------------------------------------------------------ LAMB
 
-/// LAMB's update direction u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps) [+ weight_decay * p].
+/// LAMB's update direction u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps) [+ weight_decay * p],
+/// evaluated as (m * (1 / bc1)) / fma(sqrt(v), 1 / sqrt(bc2), eps): one division per element (LAMB
+/// is not a torch.optim rule, so there is no torch rounding to follow; the double reference is
+/// met all the same).
 template <bool Wd>
-inline vf lamb_direction(vf pv, vf mv, vf vv, vf bc1, vf bc2s, vf eps, vf wdv) {
-  vf u = vdiv(vdiv(mv, bc1), vdiv(vsqrt(vv), bc2s) + eps);
+inline vf lamb_direction(vf pv, vf mv, vf vv, vf rbc1, vf rbc2s, vf eps, vf wdv) {
+  vf u = vdiv(mv * rbc1, fmadd(vsqrt(vv), rbc2s, eps));
   if constexpr (Wd) u = fmadd(wdv, pv, u);
   return u;
 }
@@ -188,7 +191,7 @@ void lamb_norms_kernel(const LambConsts& k, const float* p, const float* g, floa
   constexpr bool wd = (V & kLambWd) != 0;
   const Lerp lerp(k.m_lerp);
   const vf gs = splat(k.gscale), b2 = splat(k.beta2),
-           c2 = splat(k.one_minus_beta2), bc1 = splat(k.bc1), bc2s = splat(k.bc2_sqrt),
+           c2 = splat(k.one_minus_beta2), bc1 = splat(k.rbc1), bc2s = splat(k.rbc2_sqrt),
            eps = splat(k.eps), wdv = splat(k.weight_decay), zero = splat(0.0f);
   vd p0(0.0), p1(0.0), u0(0.0), u1(0.0);
   for_each_vector(n, [&](std::size_t i, auto io) {
@@ -213,7 +216,7 @@ template <unsigned V>
 void lamb_apply_kernel(const LambConsts& k, float neg_lr_trust, float* p, const float* m,
                        const float* v, std::size_t n) {
   constexpr bool wd = (V & kLambWd) != 0;
-  const vf bc1 = splat(k.bc1), bc2s = splat(k.bc2_sqrt), eps = splat(k.eps),
+  const vf bc1 = splat(k.rbc1), bc2s = splat(k.rbc2_sqrt), eps = splat(k.eps),
            wdv = splat(k.weight_decay), step = splat(neg_lr_trust);
   for_each_vector(n, [&](std::size_t i, auto io) {
     const vf pv = io.ld(p + i);

@@ -86,8 +86,8 @@ struct LambConsts {
   LerpConsts m_lerp;         // m = lerp(m, g, 1 - beta1)
   float beta2;
   float one_minus_beta2;
-  float bc1;                 // 1 - beta1^t (1 without bias correction)
-  float bc2_sqrt;            // sqrt(1 - beta2^t) (1 without bias correction)
+  float rbc1;                // 1 / (1 - beta1^t) (1 without bias correction)
+  float rbc2_sqrt;           // 1 / sqrt(1 - beta2^t) (1 without bias correction)
   float eps;
   float weight_decay;
 };

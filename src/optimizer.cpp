@@ -314,8 +314,8 @@ void lamb_impl(const char* fn, bool single, const LambParams& hp, const AdamTens
   k.m_lerp = lerp_consts(1.0 - b1);
   k.beta2 = hp.beta2;
   k.one_minus_beta2 = static_cast<float>(1.0 - b2);
-  k.bc1 = static_cast<float>(bc1);
-  k.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  k.rbc1 = static_cast<float>(1.0 / bc1);
+  k.rbc2_sqrt = static_cast<float>(1.0 / std::sqrt(bc2));
   k.eps = hp.eps;
   k.weight_decay = hp.weight_decay;
   const unsigned v = first_bit(step) | (hp.weight_decay != 0.0f ? kernels::kLambWd : 0u);

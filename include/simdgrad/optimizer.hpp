@@ -69,6 +69,7 @@
 //   m = lerp(m, g, 1 - beta1),  v = beta2 * v + (1 - beta2) * g * g
 //   bc1, bc2 as Adam when bias_correction, else 1
 //   u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps) + weight_decay * p
+//       (evaluated as (m * (1/bc1)) / (sqrt(v) * (1/sqrt(bc2)) + eps), one division)
 //   per tensor: r = ||p||_2 / ||u||_2 if both norms are > 0, else 1  (the trust ratio;
 //               the norms are accumulated in fp64, see clip.hpp)
 //   p = p - lr * r * u
