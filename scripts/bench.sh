@@ -13,8 +13,8 @@
 #   --filter REGEX   benchmarks to run (default: the activation families and the stream
 #                    bandwidth references, ^(activation_fwd|activation_bwd|activation_bwd_y|stream)/)
 #   --family PREFIX  only these rows in the table (repeatable; passed to tools/bench_report.py)
-#   --full           full-length run: 0.5 s per measurement, 5 repetitions (default: a short run,
-#                    0.05 s and 3 repetitions, a few minutes in all)
+#   --full           full-length run: 9 repetitions of 0.2 s each (default: a short run, 3
+#                    repetitions of 0.05 s, a few minutes in all); repetitions are interleaved
 #   --build-dir DIR  build directory (default build)
 #   --out DIR        output directory (default out)
 #   --no-deps        do not install packages
@@ -121,11 +121,14 @@ if command -v taskset >/dev/null && [[ $threads -le $ncpu ]]; then
   pin=(taskset -c "0-$((threads - 1))")
 fi
 
+# Repetitions are randomly interleaved across benchmarks, so that a burst of load from other
+# processes spreads over many rows instead of skewing one; the tables use their medians.
 if [[ "$full" == 1 ]]; then
-  timing=(--benchmark_min_time=0.5 --benchmark_repetitions=5)
+  timing=(--benchmark_min_time=0.2 --benchmark_repetitions=9)
 else
   timing=(--benchmark_min_time=0.05 --benchmark_repetitions=3)
 fi
+timing+=(--benchmark_enable_random_interleaving=true)
 
 # ---------------------------------------------------------------- run
 mkdir -p "$out"

@@ -52,11 +52,12 @@ def is_rate(counter):
 class Entry:
     """One benchmark's measurement: times in ns and counters, already reduced to one value."""
 
-    def __init__(self, real_ns, cpu_ns, counters, real_time_rates):
+    def __init__(self, real_ns, cpu_ns, counters, real_time_rates, order=(0, 0)):
         self.real_ns = real_ns
         self.cpu_ns = cpu_ns
         self.counters = counters
         self.real_time_rates = real_time_rates  # rates are already per wall-clock second
+        self.order = order  # (family_index, per_family_instance_index): registration order
 
     def time(self, mode):
         return self.real_ns if mode == "real" else self.cpu_ns
@@ -84,7 +85,7 @@ def split_name(name):
     return "/".join(rest), parts[0], impl, args
 
 
-def entry_from(row, real_time_rates):
+def entry_from(row, real_time_rates, file_index=0):
     scale = TIME_SCALE.get(row.get("time_unit", "ns"), 1.0)
     skip = {"name", "run_name", "run_type", "repetitions", "repetition_index", "threads",
             "iterations", "real_time", "cpu_time", "time_unit", "family_index",
@@ -92,8 +93,11 @@ def entry_from(row, real_time_rates):
             "error_message", "big_o", "rms", "label"}
     counters = {k: float(v) for k, v in row.items()
                 if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    # family_index counts the families the filter matched: comparable within one file only.
+    order = (file_index, int(row.get("family_index", 0)),
+             int(row.get("per_family_instance_index", 0)))
     return Entry(float(row["real_time"]) * scale, float(row["cpu_time"]) * scale, counters,
-                 real_time_rates)
+                 real_time_rates, order)
 
 
 def median_entry(entries):
@@ -103,10 +107,10 @@ def median_entry(entries):
     return Entry(statistics.median(e.real_ns for e in entries),
                  statistics.median(e.cpu_ns for e in entries),
                  {k: statistics.median(e.counters[k] for e in entries) for k in names},
-                 entries[0].real_time_rates)
+                 entries[0].real_time_rates, min(e.order for e in entries))
 
 
-def load(path):
+def load(path, file_index=0):
     """(context dict, {run_name: Entry}) for one JSON file."""
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)
@@ -118,9 +122,9 @@ def load(path):
         real_rates = "/real_time" in run_name or "/manual_time" in run_name
         if row.get("run_type") == "aggregate":
             if row.get("aggregate_name") == "median":
-                medians[run_name] = entry_from(row, real_rates)
+                medians[run_name] = entry_from(row, real_rates, file_index)
         else:
-            iterations.setdefault(run_name, []).append(entry_from(row, real_rates))
+            iterations.setdefault(run_name, []).append(entry_from(row, real_rates, file_index))
     result = OrderedDict()
     for name in list(iterations) + [n for n in medians if n not in iterations]:
         result[name] = medians.get(name) or median_entry(iterations[name])
@@ -199,15 +203,18 @@ class Group:
         self.raw.setdefault(name, []).append(entry)
 
     def rows(self, how, family):
-        """OrderedDict key -> {impl: Entry}, in first-seen order, and the key's family/args."""
-        rows, meta = OrderedDict(), {}
+        """OrderedDict key -> {impl: Entry} in registration order (the order of the benchmark
+        executable, also with --benchmark_enable_random_interleaving), and key -> (family, args).
+        """
+        rows, meta = {}, {}
         for name, entries in self.raw.items():
             key, fam, impl, args = split_name(name)
             if family and not any(name.startswith(f) for f in family):
                 continue
             rows.setdefault(key, {})[impl] = merge(entries, how)
             meta[key] = (fam, args)
-        return rows, meta
+        ordered = sorted(rows, key=lambda k: min(e.order for e in rows[k].values()))
+        return OrderedDict((k, rows[k]) for k in ordered), meta
 
 
 def stream_reference(rows, meta, kind, args, mode):
@@ -393,8 +400,8 @@ def main(argv=None):
         args.below = [p for p in IMPLS if p not in ("simdgrad", "naive")]
 
     groups = OrderedDict()
-    for path in args.json:
-        ctx, entries = load(path)
+    for i, path in enumerate(args.json):
+        ctx, entries = load(path, i)
         g = groups.setdefault(context_key(ctx), Group(ctx))
         for name, e in entries.items():
             g.add(name, e)
