@@ -281,3 +281,44 @@ inline void stream_fence() {
   _mm_sfence();
 #endif
 }
+
+// ---------------------------------------------------------------------------------------------
+// Table lookup (piecewise polynomials in math.hpp).
+
+/// t[i & 7] in each lane, t a table of 8 floats (32-byte aligned); the same bits on every ISA.
+inline vf lut8(const float* t, vi i) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  return t[i & 7];
+#elif defined(SIMDGRAD_ISA_AVX512)
+  return _mm512_permutexvar_ps(i, _mm512_broadcast_f32x8(_mm256_load_ps(t)));
+#elif defined(SIMDGRAD_ISA_AVX2)
+  return _mm256_permutevar8x32_ps(_mm256_load_ps(t), i);  // uses the low 3 bits of i
+#elif defined(SIMDGRAD_ISA_SSE2)
+  alignas(16) std::int32_t k[4];
+  i.store_aligned(k);
+  return _mm_setr_ps(t[k[0] & 7], t[k[1] & 7], t[k[2] & 7], t[k[3] & 7]);
+#elif defined(SIMDGRAD_ISA_NEON)
+  const uint8x16x2_t tb = {{vld1q_u8(reinterpret_cast<const std::uint8_t*>(t)),
+                            vld1q_u8(reinterpret_cast<const std::uint8_t*>(t) + 16)}};
+  const uint32x4_t k = vandq_u32(vreinterpretq_u32_s32(i), vdupq_n_u32(7));
+  const uint8x16_t bi = vreinterpretq_u8_u32(vmlaq_n_u32(vdupq_n_u32(0x03020100u), k, 0x04040404u));
+  return vreinterpretq_f32_u8(vqtbl2q_u8(tb, bi));
+#endif
+}
+
+/// max(a, b) and min(a, b), for clamping against a constant a: a NaN in b is returned as NaN on
+/// every ISA (x86 returns the second operand when either is NaN; NEON returns NaN).
+inline vf vmax(vf a, vf b) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  return a > b ? a : b;
+#else
+  return xsimd::max(a, b);
+#endif
+}
+inline vf vmin(vf a, vf b) {
+#if defined(SIMDGRAD_ISA_SCALAR)
+  return a < b ? a : b;
+#else
+  return xsimd::min(a, b);
+#endif
+}
