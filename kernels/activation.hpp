@@ -47,3 +47,227 @@ struct HardswishOp {
     return select(is_nan(x), x, r);
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Transcendental activations (math.hpp building blocks). Each comment states the formula; the
+// accuracy of every forward function, measured over all fp32 inputs, is in docs/accuracy.md, and
+// the backward bounds are those of tests/test_activation.cpp. Clamps are vmax/vmin against a
+// constant, which keep NaN.
+
+namespace actc {
+constexpr float kSeluScaleHi = 1.05070102f, kSeluScaleLo = -3.47926523e-08f;  // lambda
+constexpr float kSeluSaHi = 1.75809932f, kSeluSaLo = 2.32967174e-08f;        // lambda * alpha
+// gelu_tanh: v = 2 sqrt(2/pi) (x + 0.044715 x^3) = x (c1 + c2 x^2), constants as hi + lo
+constexpr float kC1Hi = 1.59576917f, kC1Lo = -4.53406805e-08f;
+constexpr float kC2Hi = 0.0713548139f, kC2Lo = 2.39883247e-09f;
+constexpr float kC2x3 = 0.214064449f;  // 3 c2
+}  // namespace actc
+
+/// y = x > 0 ? x : alpha (e^x - 1); dy/dx = x > 0 ? 1 : alpha e^x = y + alpha.
+struct EluOp {
+  float alpha;
+  explicit EluOp(float a) : alpha(a) {}
+  // x >= 0 returns x itself, so elu(-0) = -0 like alpha * expm1(-0).
+  vf fwd(vf x) const { return select(x >= splat(0.0f), x, splat(alpha) * expm1_neg(x)); }
+  vf bwd(vf x, vf dy) const {
+    const vf d = splat(alpha) * exp_neg(vmin(splat(0.0f), x));
+    return select(x > splat(0.0f), dy, dy * d);
+  }
+  vf bwd_y(vf y, vf dy) const { return select(y > splat(0.0f), dy, dy * (y + splat(alpha))); }
+};
+
+/// y = lambda (x > 0 ? x : a (e^x - 1)) with the constants of include/simdgrad/activation.hpp,
+/// each product formed with the constant as hi + lo.
+struct SeluOp {
+  explicit SeluOp(float = 0.0f) {}
+  vf fwd(vf x) const {
+    using namespace actc;
+    // the low part is taken of min(x, 1e30), so that x = +inf gives +inf (not inf - inf)
+    const vf pos = fmadd(x, splat(kSeluScaleHi), vmin(splat(1e30f), x) * splat(kSeluScaleLo));
+    const vf m = expm1_neg(x);
+    const vf neg = fmadd(m, splat(kSeluSaHi), m * splat(kSeluSaLo));
+    return select(x >= splat(0.0f), pos, neg);
+  }
+  vf bwd(vf x, vf dy) const {
+    using namespace actc;
+    const vf e = exp_neg(vmin(splat(0.0f), x));
+    return dy * select(x > splat(0.0f), splat(kSeluScaleHi), e * splat(kSeluSaHi));
+  }
+};
+
+/// y = 1 / (1 + e^-x) (math.hpp sigmoid_v); dy/dx = y (1 - y) = e / (1 + e)^2, e = e^-|x|.
+struct SigmoidOp {
+  explicit SigmoidOp(float = 0.0f) {}
+  vf fwd(vf x) const { return sigmoid_v(x); }
+  vf bwd(vf x, vf dy) const {
+    const vf e = exp_neg(neg_abs(x));
+    const vf d = splat(1.0f) + e;
+    return dy * vdiv(e, d * d);
+  }
+  vf bwd_y(vf y, vf dy) const { return dy * (y * (splat(1.0f) - y)); }
+};
+
+/// y = tanh(x) (math.hpp tanh_v); dy/dx = 1 - y^2 = 4e / (1 + e)^2 with e = e^-2|x|.
+struct TanhOp {
+  explicit TanhOp(float = 0.0f) {}
+  vf fwd(vf x) const { return tanh_v(x); }
+  vf bwd(vf x, vf dy) const {
+    const vf z = neg_abs(x);
+    const vf e = exp_neg(z + z);
+    const vf d = splat(1.0f) + e;
+    return dy * vdiv(e * splat(4.0f), d * d);
+  }
+  // (1 - y)(1 + y): the factor that cancels is exact (Sterbenz) for |y| >= 1/2.
+  vf bwd_y(vf y, vf dy) const { return dy * ((splat(1.0f) - y) * (splat(1.0f) + y)); }
+};
+
+/// y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|); max(x, 0) + 2s is split exactly (TwoSum) before
+/// the small term of log1p (math.hpp log1p_small) is added. dy/dx = sigmoid(x).
+struct SoftplusOp {
+  explicit SoftplusOp(float = 0.0f) {}
+  vf fwd(vf x) const {
+    using namespace mathc;
+    vf elo;
+    const vf e64 = exp_join(exp_core<64>(vmax(splat(-120.0f), neg_abs(x))), elo);
+    const vf e = e64 * splat(kTwoM64);
+    vf s2p;
+    const vf s_2 = log1p_small_parts(e, elo * splat(kTwoM64), s2p);  // log1p = s_2 + s_2 s2p
+    const vf xp = vmax(splat(0.0f), vmin(splat(16777216.0f), x));
+    vf sl;
+    const vf sh = two_sum(xp, s_2, sl);
+    const vf y = fmadd(s_2, s2p, sl) + sh;
+    // below -20, log1p(e) = e to float precision, and e is rounded once into the subnormals;
+    // from 2^24 on, y = x
+    return select(x < splat(-20.0f), e, select(x >= splat(16777216.0f), x, y));
+  }
+  vf bwd(vf x, vf dy) const { return dy * sigmoid_v(x); }
+};
+
+/// y = x sigmoid(x) = x / (1 + e^-x), one correctly rounded division of 2^32 x by
+/// d = 2^-32 (1 + e^-x) = d_hi + d_lo (exact, as in math.hpp sigmoid_x64), corrected for d_lo;
+/// the result is 2^64 silu(x), rounded once into the subnormals by the final 2^-64.
+/// dy/dx = sigmoid(x) (1 + x (1 - sigmoid(x))) = (d + x e) / d^2 (x > 0), e (d + x) / d^2 (x <= 0),
+/// with e = e^-|x|, d = 1 + e.
+struct SiluOp {
+  explicit SiluOp(float = 0.0f) {}
+  vf fwd(vf x) const {
+    using namespace mathc;
+    vf elo;
+    const vf xc = vmax(splat(-110.0f), x);  // silu(-110) rounds to -0
+    const vf e = exp_join(exp_core<-32>(-vmin(splat(40.0f), xc)), elo);  // 2^-32 e^-x
+    const vf one = splat(2.3283064365386963e-10f);                                // 2^-32
+    const vf b = vmax(one, e), c = vmin(one, e);
+    const vf dh = b + c;
+    const vf dl = (c - (dh - b)) + elo;
+    const vf q = vdiv(vmin(splat(1.152921504606847e18f), xc) * splat(4294967296.0f), dh);
+    const vf y = fnmadd(q * dl, vdiv(splat(1.0f), dh), q) * splat(kTwoM64);
+    return select(x > splat(1.152921504606847e18f), x, y);  // from 2^60 on, silu(x) = x
+  }
+  vf bwd(vf x, vf dy) const {
+    const vf xc = vmin(splat(120.0f), vmax(splat(-120.0f), x));
+    const vf e = exp_neg(neg_abs(xc));
+    const vf d = splat(1.0f) + e;
+    const vf num = select(x > splat(0.0f), fmadd(xc, e, d), e * (d + xc));
+    return dy * vdiv(num, d * d);
+  }
+};
+
+/// y = x tanh(softplus(x)) = x N / (N + 2), N = u (u + 2), u = e^x (an exact identity), with
+/// tanh(softplus(x)) = 1 - 2 / (N + 2) for x > 0 and, for x <= 0, N formed from u 2^64 so that
+/// results near FLT_MIN stay exact. x is clamped to [-120, 20] in u (mish(x) = x beyond 9.1).
+/// dy/dx = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)); with e = e^-|x|:
+/// (n d + c) / d^2, x > 0: n = 1 + 2e, d = n + 2e^2, c = 4x e^2 (1 + e);
+/// x <= 0: n = e (e + 2), d = n + 2, c = 4x e (1 + e).
+struct MishOp {
+  explicit MishOp(float = 0.0f) {}
+  vf fwd(vf x) const {
+    const vf xc = vmax(splat(-120.0f), x);
+    const vf u64 = exp_precise<64>(vmin(splat(20.0f), xc));
+    const vf u = u64 * splat(mathc::kTwoM64);
+    const vf n64 = fmadd(u64, u, u64 + u64);         // 2^64 u (u + 2)
+    const vf den = fmadd(u, u, u + u) + splat(2.0f);  // N + 2
+    const vm pos = x > splat(0.0f);
+    const vf q = vdiv(select(pos, splat(2.0f), n64), den);
+    const vf t = select(pos, splat(1.0f) - q, q);
+    return (xc * t) * select(pos, splat(1.0f), splat(mathc::kTwoM64));
+  }
+  vf bwd(vf x, vf dy) const {
+    const vf xc = vmin(splat(120.0f), vmax(splat(-120.0f), x));
+    const vf e = exp_neg(neg_abs(xc));
+    const vm pos = x > splat(0.0f);
+    const vf n = select(pos, fmadd(splat(2.0f), e, splat(1.0f)), e * (e + splat(2.0f)));
+    const vf d = n + select(pos, (e + e) * e, splat(2.0f));
+    const vf c = ((xc * splat(4.0f)) * (splat(1.0f) + e)) * select(pos, e * e, e);
+    return dy * vdiv(fmadd(n, d, c), d * d);
+  }
+};
+
+/// y = x Phi(x) = 0.5 x (1 + erf(x / sqrt2)): x - E M(a) for x >= 0, -E M(a) for x < 0, with
+/// a = |x|, E = e^(-a^2/2) (math.hpp). dy/dx = Phi(x) + x phi(x) = 1 - E K (x >= 0) or E K
+/// (x < 0), with K = G(a) - a / sqrt(2 pi).
+struct GeluErfOp {
+  explicit GeluErfOp(float = 0.0f) {}
+  vf fwd(vf x) const {
+    const vf a = vmin(splat(14.5f), vabs(x));  // |x| >= 14.1: the tail rounds to 0
+    const vf E64 = exp_neg_half_sq_x64(a);
+    vf u;
+    const vi idx = piece8(a, 1.0f, u);
+    const vf M = piecewise_poly7(mathc::kGeluM, idx, u);
+    const vf pos = fnmadd(E64 * splat(mathc::kTwoM64), M, x);
+    const vf neg = (E64 * M) * splat(-mathc::kTwoM64);
+    return select(x >= splat(0.0f), pos, neg);
+  }
+  vf bwd(vf x, vf dy) const {
+    const vf a = vmin(splat(14.5f), vabs(x));
+    const vf E = exp_neg_half_sq_x64(a) * splat(mathc::kTwoM64);
+    vf u;
+    const vi idx = piece8(a, 1.0f, u);
+    const vf K = fnmadd(a, splat(mathc::kInvSqrt2Pi), piecewise_poly7(mathc::kGeluG, idx, u));
+    return dy * select(x >= splat(0.0f), fnmadd(E, K, splat(1.0f)), E * K);
+  }
+};
+
+/// y = x sigmoid(v), v = 2 sqrt(2/pi) (x + 0.044715 x^3) (= 0.5 x (1 + tanh(v/2))), as SiluOp
+/// with e = e^-|v|. |v| is formed as an unevaluated sum hi + lo (double-float), so that e keeps
+/// its relative accuracy where |v| is large; |x| is clamped at 11, where the tail rounds to 0.
+/// dy/dx = sigmoid(v) + x sigmoid(v) (1 - sigmoid(v)) v'.
+struct GeluTanhOp {
+  explicit GeluTanhOp(float = 0.0f) {}
+  // |v| = a (c1 + c2 a^2) as hi + lo, a = |x| <= 11; also a^2.
+  static vf abs_v(vf a, vf& lo, vf& a2) {
+    using namespace actc;
+    vf sl, pl, vl;
+    const vf s = two_prod(a, a, sl);
+    const vf ph = two_prod(splat(kC2Hi), s, pl);
+    // c1 + c2 a^2: Fast2Sum on the ordered pair (both positive)
+    const vf big = vmax(splat(kC1Hi), ph), small = vmin(splat(kC1Hi), ph);
+    const vf wh = big + small;
+    const vf wl = (small - (wh - big)) + (fmadd(splat(kC2Hi), sl, fmadd(splat(kC2Lo), s, pl)) +
+                                          splat(kC1Lo));
+    const vf vh = two_prod(a, wh, vl);
+    lo = fmadd(a, wl, vl);
+    a2 = s;
+    return vh;
+  }
+  vf fwd(vf x) const {
+    const vf a = vmin(splat(11.0f), vabs(x));
+    vf lo, a2;
+    const vf hi = abs_v(a, lo, a2);
+    const vf E = exp_join(exp_core<64>(-hi, -lo));  // 2^64 e^-|v|
+    const vf d = splat(1.0f) + E * splat(mathc::kTwoM64);
+    const vm pos = x > splat(0.0f);
+    const vf q = vdiv(select(pos, x, a * E), d);
+    return q * select(pos, splat(1.0f), splat(-mathc::kTwoM64));
+  }
+  vf bwd(vf x, vf dy) const {
+    const vf a = vmin(splat(11.0f), vabs(x));
+    vf lo, a2;
+    const vf hi = abs_v(a, lo, a2);
+    const vf e = exp_join(exp_core<64>(-hi, -lo)) * splat(mathc::kTwoM64);
+    const vf d = splat(1.0f) + e;
+    const vf adv = a * fmadd(splat(actc::kC2x3), a2, splat(actc::kC1Hi));  // |x| v'(x)
+    // x > 0: (d + x e v') / d^2; x <= 0: e (d + x v') / d^2, x v' = -|x| v'
+    const vf num = select(x > splat(0.0f), fmadd(adv, e, d), e * (d - adv));
+    return dy * vdiv(num, d * d);
+  }
+};

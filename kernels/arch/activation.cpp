@@ -20,6 +20,15 @@ void fill(ActivationTable& t) {
   set(Activation::leaky_relu, fwd_entry<LeakyReluOp>, bwd_entry<LeakyReluOp>,
       bwd_y_entry<LeakyReluOp>);
   set(Activation::hardswish, fwd_entry<HardswishOp>, bwd_entry<HardswishOp>, nullptr);
+  set(Activation::elu, fwd_entry<EluOp>, bwd_entry<EluOp>, bwd_y_entry<EluOp>);
+  set(Activation::selu, fwd_entry<SeluOp>, bwd_entry<SeluOp>, nullptr);
+  set(Activation::gelu_erf, fwd_entry<GeluErfOp>, bwd_entry<GeluErfOp>, nullptr);
+  set(Activation::gelu_tanh, fwd_entry<GeluTanhOp>, bwd_entry<GeluTanhOp>, nullptr);
+  set(Activation::sigmoid, fwd_entry<SigmoidOp>, bwd_entry<SigmoidOp>, bwd_y_entry<SigmoidOp>);
+  set(Activation::tanh, fwd_entry<TanhOp>, bwd_entry<TanhOp>, bwd_y_entry<TanhOp>);
+  set(Activation::softplus, fwd_entry<SoftplusOp>, bwd_entry<SoftplusOp>, nullptr);
+  set(Activation::silu, fwd_entry<SiluOp>, bwd_entry<SiluOp>, nullptr);
+  set(Activation::mish, fwd_entry<MishOp>, bwd_entry<MishOp>, nullptr);
 }
 
 }  // namespace simdgrad::kernels::SIMDGRAD_ISA_NS
