@@ -19,28 +19,32 @@ namespace {
 struct Case {
   ActivationSpec spec;
   float lo, hi;        // range of the random inputs
-  double fwd_ulp;      // bound on the forward error where the result is a normal float
+  double fwd_ulp;      // bound on the forward error in ULP where the result is a normal float
   double fwd_abs;      // bound on the absolute error where the result is below FLT_MIN
-  double bwd_rel;      // bound on the backward error relative to max(|dx_ref|, |dy| * 2^-20)
+  double bwd_rel;      // backward: |dx - dx_ref| <= bwd_rel * |dx_ref| + bwd_abs * |dy|
+  double bwd_abs;
 };
 
-// Bounds are the accuracy the kernels are documented to have (README.md, "Accuracy").
+// Forward bounds: the maxima measured over all fp32 inputs (tests/exhaustive_activation.cpp,
+// docs/accuracy.md), rounded up. Backward bounds: measured on every 2003rd fp32 bit pattern with
+// dy = 1 and dy uniform in [-2, 2] on every ISA, rounded up; bwd_abs covers the zeros of f'
+// (silu, gelu, mish), where the error is absolute, and derivatives that underflow.
 const std::vector<Case>& cases() {
   static const std::vector<Case> c = {
-      {{Activation::relu}, -10, 10, 0, 0, 0},
-      {{Activation::leaky_relu, 0.01f}, -10, 10, 0.5, 0, 0},
-      {{Activation::leaky_relu, 0.3f}, -10, 10, 0.5, 0, 0},
-      {{Activation::elu, 1.0f}, -20, 10, 2, 1e-45, 4e-7},
-      {{Activation::elu, 0.5f}, -20, 10, 2.5, 1e-45, 4e-7},
-      {{Activation::selu}, -20, 10, 2, 1e-45, 4e-7},
-      {{Activation::gelu_erf}, -12, 12, 4, 1e-44, 2e-6},
-      {{Activation::gelu_tanh}, -12, 12, 4, 1e-44, 2e-6},
-      {{Activation::sigmoid}, -30, 30, 2, 1e-45, 4e-7},
-      {{Activation::tanh}, -12, 12, 2, 1e-45, 4e-7},
-      {{Activation::softplus}, -30, 30, 2, 1e-45, 4e-7},
-      {{Activation::silu}, -30, 30, 2, 1e-45, 1e-6},
-      {{Activation::mish}, -30, 30, 4, 1e-44, 2e-6},
-      {{Activation::hardswish}, -6, 6, 2, 0, 2e-7},
+      {{Activation::relu}, -10, 10, 0, 0, 0, 0},
+      {{Activation::leaky_relu, 0.01f}, -10, 10, 0.5, 0, 0, 0},
+      {{Activation::leaky_relu, 0.3f}, -10, 10, 0.5, 0, 0, 0},
+      {{Activation::elu, 1.0f}, -20, 10, 1.0, 1.5e-45, 1.6e-7, 1e-38},
+      {{Activation::elu, 0.5f}, -20, 10, 1.5, 1.5e-45, 1.6e-7, 1e-38},
+      {{Activation::selu}, -20, 10, 2, 1.5e-45, 1.9e-7, 1e-38},
+      {{Activation::gelu_erf}, -12, 12, 4, 3e-45, 2.5e-7, 3.5e-8},
+      {{Activation::gelu_tanh}, -12, 12, 4, 3e-45, 2.5e-7, 3.5e-8},
+      {{Activation::sigmoid}, -30, 30, 2, 1.5e-45, 3e-7, 1e-15},
+      {{Activation::tanh}, -12, 12, 2, 0, 3e-7, 1e-15},
+      {{Activation::softplus}, -30, 30, 2, 1.5e-45, 1.9e-7, 1e-38},
+      {{Activation::silu}, -30, 30, 2, 1.5e-45, 2.5e-7, 1.6e-8},
+      {{Activation::mish}, -30, 30, 4, 3e-45, 2.5e-7, 5.5e-8},
+      {{Activation::hardswish}, -6, 6, 2, 0, 1.8e-7, 0},
   };
   return c;
 }
@@ -50,15 +54,13 @@ std::string label(const Case& c) {
          std::to_string(c.spec.alpha) + ")";
 }
 
-bool has_kernel(const Case& c) {
-  return c.spec.kind == Activation::relu || c.spec.kind == Activation::leaky_relu ||
-         c.spec.kind == Activation::hardswish;
-}
-
 // Checks y against the reference at x; returns false (with a gtest failure) on the first miss.
 bool check_fwd(const Case& c, float x, float y) {
   const double ref = sgref::forward(c.spec, x);
-  const double ulp = sgtest::ulp_error(y, ref);
+  // a result beyond the float range must round to infinity (selu(FLT_MAX))
+  const double ulp = std::isinf(static_cast<float>(ref)) && !std::isinf(ref)
+                         ? (y == static_cast<float>(ref) ? 0.0 : INFINITY)
+                         : sgtest::ulp_error(y, ref);
   const bool tiny = std::fabs(ref) < std::numeric_limits<float>::min();
   const bool ok = tiny ? (std::fabs(y - ref) <= c.fwd_abs || ulp <= c.fwd_ulp) : ulp <= c.fwd_ulp;
   if (!ok)
@@ -75,12 +77,13 @@ bool check_bwd(const Case& c, float x, float dy, float dx) {
                                        << ": got " << dx << " expected NaN";
     return std::isnan(dx);
   }
-  const double scale = std::max(std::fabs(ref), std::fabs(static_cast<double>(dy)) * 0x1p-20);
   const double err = std::fabs(static_cast<double>(dx) - ref);
-  const bool ok = err <= c.bwd_rel * scale || err == 0 || sgtest::ulp_error(dx, ref) <= 1.0;
+  const double bound = c.bwd_rel * std::fabs(ref) + c.bwd_abs * std::fabs(static_cast<double>(dy));
+  const bool ok = err <= bound || err == 0 || sgtest::ulp_error(dx, ref) <= 1.0;
   if (!ok)
-    ADD_FAILURE() << label(c) << " backward x=" << x << " dy=" << dy << ": got " << dx << " ref "
-                  << ref << " (rel " << err / scale << ")";
+    ADD_FAILURE() << label(c) << " backward x=" << x << " (0x" << std::hex << sgtest::bits(x)
+                  << std::dec << ") dy=" << dy << ": got " << dx << " ref " << ref << " (error "
+                  << err << ", bound " << bound << ")";
   return ok;
 }
 
@@ -89,7 +92,6 @@ SGTEST_INSTANTIATE_PER_ISA(Activations);
 
 TEST_P(Activations, ForwardAllLengthsAndOffsetsMatchReference) {
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     for (std::size_t off = 0; off < 4; ++off) {
       for (std::size_t n = 0; n <= 300; n += (off == 0 ? 1 : 7)) {
         auto buf = sgtest::uniform(n + off + 8, c.lo, c.hi, static_cast<unsigned>(n * 7 + off));
@@ -107,7 +109,6 @@ TEST_P(Activations, ForwardAllLengthsAndOffsetsMatchReference) {
 
 TEST_P(Activations, ForwardInPlaceEqualsOutOfPlace) {
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     for (std::size_t n : {1u, 15u, 16u, 17u, 63u, 64u, 65u, 257u, 1000u}) {
       auto x = sgtest::uniform(n, c.lo, c.hi, 3);
       std::vector<float> y(n), z = x;
@@ -121,7 +122,6 @@ TEST_P(Activations, ForwardInPlaceEqualsOutOfPlace) {
 TEST_P(Activations, ForwardSpecialValues) {
   const auto sv = sgtest::special_values();
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     std::vector<float> y(sv.size());
     simdgrad::activation_forward(c.spec, sv.data(), y.data(), sv.size());
     for (std::size_t i = 0; i < sv.size(); ++i) check_fwd(c, sv[i], y[i]);
@@ -159,7 +159,6 @@ TEST_P(Activations, ExactSaturation) {
 
 TEST_P(Activations, BackwardMatchesReference) {
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     for (std::size_t off = 0; off < 3; ++off) {
       for (std::size_t n = 0; n <= 300; n += (off == 0 ? 1 : 11)) {
         auto x = sgtest::uniform(n + off, c.lo, c.hi, static_cast<unsigned>(n + 100 * off));
@@ -184,7 +183,6 @@ TEST_P(Activations, BackwardMatchesReference) {
 
 TEST_P(Activations, BackwardInPlaceOnDyAndOnX) {
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     const std::size_t n = 333;
     auto x = sgtest::uniform(n, c.lo, c.hi, 5);
     auto dy = sgtest::uniform(n, -1, 1, 6);
@@ -201,7 +199,7 @@ TEST_P(Activations, BackwardInPlaceOnDyAndOnX) {
 
 TEST_P(Activations, BackwardFromOutputMatchesReference) {
   for (const Case& c : cases()) {
-    if (!has_kernel(c) || !simdgrad::activation_has_output_backward(c.spec)) continue;
+    if (!simdgrad::activation_has_output_backward(c.spec)) continue;
     for (std::size_t n = 0; n <= 300; n += 13) {
       auto x = sgtest::uniform(n, c.lo, c.hi, static_cast<unsigned>(n + 1));
       auto dy = sgtest::uniform(n, -2, 2, static_cast<unsigned>(n + 2));
@@ -223,7 +221,6 @@ TEST_P(Activations, BackwardFromOutputMatchesReference) {
 TEST_P(Activations, IsasAgreeBitForBit) {
   const simdgrad::Isa mine = GetParam();
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     auto x = sgtest::uniform(4099, c.lo, c.hi, 11);
     const auto sv = sgtest::special_values();
     x.insert(x.end(), sv.begin(), sv.end());
@@ -255,7 +252,6 @@ TEST_P(Activations, IsasAgreeBitForBit) {
 TEST_P(Activations, LargeArraysIndependentOfThreadCount) {
   const std::size_t n = sgtest::big(std::size_t{1} << 20) + 13;
   for (const Case& c : cases()) {
-    if (!has_kernel(c)) continue;
     auto x = sgtest::uniform(n, c.lo, c.hi, 21);
     auto dy = sgtest::uniform(n, -1, 1, 22);
     std::vector<float> y1(n), y2(n), d1(n), d2(n);
@@ -275,9 +271,11 @@ TEST_P(Activations, LargeArraysIndependentOfThreadCount) {
 
 #if defined(SIMDGRAD_TEST_ONEDNN)
 // oneDNN's own thresholds for f32 eltwise (benchdnn): 4e-6 relative, 4e-5 for tanh, gelu_tanh,
-// elu and swish; we compare where oneDNN's result is not tiny.
+// elu and swish; we compare where oneDNN's result is not tiny. oneDNN 2.6's soft_relu is off by
+// up to ~4e-5 relative on x < 0 (measured), so it is in the 4e-5 group too.
 double onednn_tol(Activation a) {
   switch (a) {
+    case Activation::softplus:
     case Activation::tanh:
     case Activation::gelu_tanh:
     case Activation::elu:
@@ -290,7 +288,7 @@ double onednn_tol(Activation a) {
 TEST_P(Activations, MatchesOneDnnForwardAndBackward) {
   for (const Case& c : cases()) {
     const auto algo = sgdnnl::algo_for(c.spec);
-    if (!algo || !has_kernel(c)) continue;
+    if (!algo) continue;
     for (std::size_t n : {1u, 17u, 300u, 4096u + 5u}) {
       auto x = sgtest::uniform(n, c.lo, c.hi, static_cast<unsigned>(n));
       auto dy = sgtest::uniform(n, -2, 2, static_cast<unsigned>(n + 1));
@@ -301,10 +299,28 @@ TEST_P(Activations, MatchesOneDnnForwardAndBackward) {
       simdgrad::activation_forward(c.spec, x.data(), y.data(), n);
       simdgrad::activation_backward(c.spec, x.data(), dy.data(), dx.data(), n);
       const double tol = onednn_tol(c.spec.kind);
+      // oneDNN's gelu_erf uses an erf with an absolute error of ~1.5e-7 (Abramowitz-Stegun
+      // 7.1.26) and its gelu_tanh forms 1 + tanh(u), which cancels for x < 0, so their results
+      // are also allowed an absolute error of 1e-7 max(1, x^2); its soft_relu forms log(1 + e^x)
+      // and is off by up to ~2e-6 absolute for x << 0 (even negative), which its mish inherits
+      // times |x|; its backward forms derivatives such as
+      // y (1 - y) and 1 - y^2 from a rounded y (0 where y rounds to 1), so backward is allowed
+      // an absolute error of 2^-22 on top (all times |dy| in backward).
+      const bool gelu = c.spec.kind == Activation::gelu_erf || c.spec.kind == Activation::gelu_tanh;
+      auto near = [&](float dnn, float xi, double bwd_scale) {
+        const double ax = std::fabs(static_cast<double>(xi));
+        const double abs0 = c.spec.kind == Activation::softplus ? 4e-6
+                            : c.spec.kind == Activation::mish   ? 4e-6 * std::max(1.0, ax)
+                                                                : 0.0;
+        const double abs = abs0 + (gelu ? 1e-7 * std::max(1.0, static_cast<double>(xi) * xi) : 0.0) +
+                           (bwd_scale > 0 ? 0x1p-22 : 0.0);
+        return std::max(tol * std::max(1e-3, std::fabs(static_cast<double>(dnn))),
+                        abs * (bwd_scale > 0 ? bwd_scale : 1.0));
+      };
       for (std::size_t i = 0; i < n; ++i) {
-        ASSERT_NEAR(y[i], yd[i], tol * std::max(1e-3, std::fabs(static_cast<double>(yd[i]))))
+        ASSERT_NEAR(y[i], yd[i], near(yd[i], x[i], 0.0))
             << label(c) << " forward x=" << x[i];
-        ASSERT_NEAR(dx[i], dxd[i], tol * std::max(1e-3, std::fabs(static_cast<double>(dxd[i]))))
+        ASSERT_NEAR(dx[i], dxd[i], near(dxd[i], x[i], std::fabs(dy[i])))
             << label(c) << " backward x=" << x[i] << " dy=" << dy[i];
       }
       if (algo->has_bwd_from_y && simdgrad::activation_has_output_backward(c.spec)) {

@@ -19,6 +19,16 @@ inline double softplus(double x) {
   return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
 
+/// tanh(softplus(x)) = ((1+u)^2 - 1) / ((1+u)^2 + 1), u = e^x, written without cancellation.
+inline double tanh_softplus(double x) {
+  if (x > 0) {
+    const double e = std::exp(-x);
+    return (1 + 2 * e) / (1 + 2 * e + 2 * e * e);
+  }
+  const double u = std::exp(x), n = u * (u + 2);
+  return n / (n + 2);
+}
+
 /// f(x); alpha as ActivationSpec::alpha. The input is the float x widened to double.
 inline double forward(simdgrad::ActivationSpec a, double x) {
   using simdgrad::Activation;
@@ -28,7 +38,9 @@ inline double forward(simdgrad::ActivationSpec a, double x) {
     case Activation::leaky_relu: return x > 0 ? x : a.alpha * x;
     case Activation::elu: return x > 0 ? x : a.alpha * std::expm1(x);
     case Activation::selu: return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x));
-    case Activation::gelu_erf: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+    case Activation::gelu_erf:
+      if (std::isinf(x)) return x > 0 ? x : -0.0;
+      return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
     case Activation::gelu_tanh: {
       if (std::isinf(x)) return x > 0 ? x : 0.0;
       const double u = kSqrt2OverPi * (x + kGeluK * x * x * x);
@@ -38,8 +50,7 @@ inline double forward(simdgrad::ActivationSpec a, double x) {
     case Activation::tanh: return std::tanh(x);
     case Activation::softplus: return softplus(x);
     case Activation::silu: return std::isinf(x) ? (x > 0 ? x : 0.0) : x * sigmoid(x);
-    case Activation::mish:
-      return std::isinf(x) ? (x > 0 ? x : 0.0) : x * std::tanh(softplus(x));
+    case Activation::mish: return std::isinf(x) ? (x > 0 ? x : 0.0) : x * tanh_softplus(x);
     case Activation::hardswish:
       return x <= -3 ? 0.0 : x >= 3 ? x : x * (x + 3) / 6;
   }
@@ -61,7 +72,7 @@ inline double derivative(simdgrad::ActivationSpec a, double x) {
       return 0.5 * std::erfc(-x / std::sqrt(2.0)) + x * pdf;
     }
     case Activation::gelu_tanh: {
-      if (std::isinf(x)) return x > 0 ? 1.0 : 0.0;
+      if (std::fabs(x) > 30) return x > 0 ? 1.0 : 0.0;  // the rest is below 1e-300
       const double u = kSqrt2OverPi * (x + kGeluK * x * x * x);
       const double s = sigmoid(2 * u);
       const double du = kSqrt2OverPi * (1 + 3 * kGeluK * x * x);
