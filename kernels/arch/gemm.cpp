@@ -70,8 +70,10 @@ inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
 
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
 // the bias alone. Extend the list as the activation family grows.
-#define SIMDGRAD_GEMM_ACTIVATIONS(X) \
-  X(relu, ReluOp) X(leaky_relu, LeakyReluOp) X(hardswish, HardswishOp)
+#define SIMDGRAD_GEMM_ACTIVATIONS(X)                                                  \
+  X(relu, ReluOp) X(leaky_relu, LeakyReluOp) X(elu, EluOp) X(selu, SeluOp)           \
+  X(gelu_erf, GeluErfOp) X(gelu_tanh, GeluTanhOp) X(sigmoid, SigmoidOp) X(tanh, TanhOp) \
+  X(softplus, SoftplusOp) X(silu, SiluOp) X(mish, MishOp) X(hardswish, HardswishOp)
 
 inline GemmEpilogueFn epilogue_fn(int act) {
   if (act < 0) return &gemm_tile_epilogue<IdentityOp>;
