@@ -52,16 +52,6 @@ inline float loss_hmax(vf v) {
 #endif
 }
 
-/// a / b correctly rounded. (xsimd 8.1's float division on neon64 is a reciprocal estimate
-/// with two Newton steps, not IEEE: use the instruction.)
-inline vf loss_div(vf a, vf b) {
-#if defined(SIMDGRAD_ISA_NEON)
-  return vdivq_f32(a, b);
-#else
-  return a / b;
-#endif
-}
-
 // ------------------------------------------------------------------ exp / log
 
 /// e^x for x <= 88 (used for x <= 0: the arguments x - max of softmax): x = n ln2 + r, |r| <= ln2/2 (Cody-Waite),
@@ -121,7 +111,7 @@ struct LossBceOp {
     const vf e = loss_exp_neg(splat(0.0f) - vabs(x));
     const vf one = splat(1.0f);
     const vf u = one + e;
-    const vf inv = loss_div(one, u);
+    const vf inv = vdiv(one, u);  // IEEE on every ISA (xsimd's / is not on NEON)
     const vf lp = fmadd(e - (u - one), inv, loss_log(u));
     const vm pos = x >= splat(0.0f);
     l = select(pos, x * (one - y), (splat(0.0f) - x) * y) + lp;

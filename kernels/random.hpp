@@ -200,19 +200,9 @@ inline void rng_sincos2pi(vf u, vf& s, vf& c) {
   c = from_bits(to_bits(select(swap, sn, cs)) ^ sign_c);
 }
 
-/// Correctly rounded square root. (xsimd 8.1's sqrt on neon64 is a reciprocal-estimate
-/// iteration, not IEEE: use the instruction.)
-inline vf rng_sqrt(vf x) {
-#if defined(SIMDGRAD_ISA_NEON)
-  return vsqrtq_f32(x);
-#else
-  return vsqrt(x);
-#endif
-}
-
 /// Box-Muller: (r cos(2 pi v), r sin(2 pi v)), r = sqrt(-2 log(u)).
 inline void rng_box_muller(rng_vu wr, rng_vu wa, vf& z0, vf& z1) {
-  const vf r = rng_sqrt(splat(-2.0f) * rng_log(rng_unit_open(wr)));
+  const vf r = vsqrt(splat(-2.0f) * rng_log(rng_unit_open(wr)));  // IEEE on every ISA
   vf s, c;
   rng_sincos2pi(rng_unit24(wa), s, c);
   z0 = r * c;

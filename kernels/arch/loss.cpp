@@ -9,11 +9,7 @@ namespace simdgrad::kernels::SIMDGRAD_ISA_NS {
 #include "kernels/simd.hpp"
 #include "kernels/loss.hpp"
 
-// fill() runs at table set-up on every CPU, also on one without this ISA (the dispatcher fills
-// every ISA's table): volatile stores keep the compiler from merging the pointer stores into
-// VEX/EVEX vector stores, which would fault there (seen under qemu-x86_64 -cpu Nehalem).
-void fill(LossTable& table) {
-  volatile LossTable& t = table;
+void fill(LossTable& t) {
   t.softmax = loss_softmax_rows;
   t.softmax_bwd = loss_softmax_bwd_rows;
   t.cross_entropy = loss_cross_entropy_rows;

@@ -7,11 +7,7 @@ namespace simdgrad::kernels::SIMDGRAD_ISA_NS {
 #include "kernels/simd.hpp"
 #include "kernels/random.hpp"
 
-// fill() runs at table set-up on every CPU, also on one without this ISA (the dispatcher fills
-// every ISA's table): volatile stores keep the compiler from merging the pointer stores into
-// VEX/EVEX vector stores, which would fault there (seen under qemu-x86_64 -cpu Nehalem).
-void fill(RandomTable& table) {
-  volatile RandomTable& t = table;
+void fill(RandomTable& t) {
   t.bits = rng_bits_entry;
   t.uniform = rng_uniform_entry;
   t.normal = rng_normal_entry;
