@@ -17,6 +17,7 @@ inline void widen(vf x, vd& lo, vd& hi) {
   hi = 0.0;
 }
 inline double hsum_d(vd x) { return x; }
+inline vd vabs_d(vd x) { return __builtin_fabs(x); }
 #else
 using vd = xsimd::batch<double, arch_t>;
 inline void widen(vf x, vd& lo, vd& hi) {
@@ -39,6 +40,7 @@ inline void widen(vf x, vd& lo, vd& hi) {
 #endif
 }
 inline double hsum_d(vd x) { return xsimd::hadd(x); }
+inline vd vabs_d(vd x) { return xsimd::abs(x); }
 #endif
 
 /// acc_lo/acc_hi += the squares of x's lanes, in fp64.
@@ -131,46 +133,69 @@ inline float max_abs_kernel(const float* x, std::size_t n) {
 
 /// One pass: sum g^2 and sum |g| (fp64), max |g|, and the NaN / inf / below-threshold counts.
 /// Counts are kept in float lanes, exact below 2^24 per lane: the loop flushes them to integers
-/// every kHealthChunk elements, so any n works.
+/// every kHealthChunk elements, so any n works. Two independent sets of accumulators (even and
+/// odd vectors) halve the dependency chains; they are combined in a fixed order.
+struct HealthAcc {
+  vd s0, s1, a0, a1;   // sum g^2, sum |g| (low and high halves of the lanes)
+  vf mx, cn, ci, cb;   // max |g|; NaN, inf, below counts of the current chunk
+};
+
+inline void health_init(HealthAcc& h) {
+  h.s0 = h.s1 = h.a0 = h.a1 = vd(0.0);
+  h.mx = h.cn = h.ci = h.cb = splat(0.0f);
+}
+
+inline void health_step(HealthAcc& h, vf g, vf thr) {
+  const vf zero = splat(0.0f), one = splat(1.0f), inf = splat(__builtin_inff());
+  const vf a = vabs(g);
+  vd lo, hi;
+  widen(g, lo, hi);  // once: |x| in double is the absolute value of the widened x
+  h.s0 = h.s0 + lo * lo;
+  h.s1 = h.s1 + hi * hi;
+  h.a0 = h.a0 + vabs_d(lo);
+  h.a1 = h.a1 + vabs_d(hi);
+  h.mx = select(a > h.mx, a, h.mx);
+  h.cn = h.cn + select(is_nan(a), one, zero);
+  h.ci = h.ci + select(a == inf, one, zero);
+  h.cb = h.cb + select(a < thr, one, zero);
+}
+
 inline void health_kernel(const float* x, std::size_t n, float threshold, HealthPartial* out) {
   constexpr std::size_t kHealthChunk = std::size_t{1} << 20;
-  const vf zero = splat(0.0f), one = splat(1.0f), thr = splat(threshold);
-  const vf inf = splat(__builtin_inff());
-  vd s0(0.0), s1(0.0), a0(0.0), a1(0.0);
-  vf mx = zero;
+  const vf thr = splat(threshold), zero = splat(0.0f);
+  HealthAcc e, o;
+  health_init(e);
+  health_init(o);
   std::size_t nan_count = 0, inf_count = 0, below_count = 0;
-  auto step = [&](vf g, vf& cn, vf& ci, vf& cb) {
-    const vf a = vabs(g);
-    add_sq_d(s0, s1, g);
-    add_d(a0, a1, a);
-    mx = select(a > mx, a, mx);
-    cn = cn + select(is_nan(a), one, zero);
-    ci = ci + select(a == inf, one, zero);
-    cb = cb + select(a < thr, one, zero);
-  };
-  auto flush = [&](vf cn, vf ci, vf cb) {
-    nan_count += static_cast<std::size_t>(hsum(cn));
-    inf_count += static_cast<std::size_t>(hsum(ci));
-    below_count += static_cast<std::size_t>(hsum(cb));
+  auto flush = [&]() {
+    nan_count += static_cast<std::size_t>(hsum(e.cn)) + static_cast<std::size_t>(hsum(o.cn));
+    inf_count += static_cast<std::size_t>(hsum(e.ci)) + static_cast<std::size_t>(hsum(o.ci));
+    below_count += static_cast<std::size_t>(hsum(e.cb)) + static_cast<std::size_t>(hsum(o.cb));
+    e.cn = e.ci = e.cb = o.cn = o.ci = o.cb = zero;
   };
   std::size_t i = 0;
-  while (i + kW <= n) {
+  while (i + 2 * kW <= n) {
     const std::size_t end = (n - i > kHealthChunk) ? i + kHealthChunk : n;
-    vf cn = zero, ci = zero, cb = zero;
-    for (; i + kW <= end; i += kW) step(load(x + i), cn, ci, cb);
-    flush(cn, ci, cb);
+    for (; i + 2 * kW <= end; i += 2 * kW) {
+      health_step(e, load(x + i), thr);
+      health_step(o, load(x + i + kW), thr);
+    }
+    flush();
+  }
+  if (i + kW <= n) {
+    health_step(e, load(x + i), thr);
+    i += kW;
   }
   if (i < n) {
     const std::size_t k = n - i;
-    vf cn = zero, ci = zero, cb = zero;
-    step(load_partial(x + i, k), cn, ci, cb);
-    flush(cn, ci, cb);
+    health_step(o, load_partial(x + i, k), thr);
     // The kW - k padding lanes are zeros: below the threshold whenever it is > 0.
     if (threshold > 0.0f) below_count -= kW - k;
   }
-  out->sum_sq = hsum_d(s0 + s1);
-  out->sum_abs = hsum_d(a0 + a1);
-  out->max_abs = nan_count ? __builtin_nanf("") : max_lane(mx);
+  flush();
+  out->sum_sq = hsum_d((e.s0 + e.s1) + (o.s0 + o.s1));
+  out->sum_abs = hsum_d((e.a0 + e.a1) + (o.a0 + o.a1));
+  out->max_abs = nan_count ? __builtin_nanf("") : max_lane(select(o.mx > e.mx, o.mx, e.mx));
   out->nan_count = nan_count;
   out->inf_count = inf_count;
   out->below_count = below_count;
