@@ -132,9 +132,8 @@ struct SoftplusOp {
     const vf e = e64 * splat(kTwoM64);
     vf s2p;
     const vf s_2 = log1p_small_parts(e, elo * splat(kTwoM64), s2p);  // log1p = s_2 + s_2 s2p
-    const vf xp = vmax(splat(0.0f), vmin(splat(16777216.0f), x));
     vf sl;
-    const vf sh = two_sum(xp, s_2, sl);
+    const vf sh = two_sum(vmax(splat(0.0f), x), s_2, sl);  // NaN for x = inf: selected away
     const vf y = fmadd(s_2, s2p, sl) + sh;
     // below -20, log1p(e) = e to float precision, and e is rounded once into the subnormals;
     // from 2^24 on, y = x
@@ -143,25 +142,22 @@ struct SoftplusOp {
   vf bwd(vf x, vf dy) const { return dy * sigmoid_v(x); }
 };
 
-/// y = x sigmoid(x) = x / (1 + e^-x), one correctly rounded division of 2^32 x by
-/// d = 2^-32 (1 + e^-x) = d_hi + d_lo (exact, as in math.hpp sigmoid_x64), corrected for d_lo;
-/// the result is 2^64 silu(x), rounded once into the subnormals by the final 2^-64.
+/// y = x sigmoid(x), with 2^64 sigmoid(x) = 1/(dh + dl) (math.hpp sigmoid_den) as sh + sl: sh = 1/dh
+/// and sl = sh (r - sh dl) with the exact division residual r = 1 - sh dh, so that x (sh + sl) is
+/// rounded once (one division, unlike x / (dh + dl)); the result is 2^64 silu(x), rounded once
+/// into the subnormals by the final 2^-64. From 2^60 on, silu(x) = x.
 /// dy/dx = sigmoid(x) (1 + x (1 - sigmoid(x))) = (d + x e) / d^2 (x > 0), e (d + x) / d^2 (x <= 0),
 /// with e = e^-|x|, d = 1 + e.
 struct SiluOp {
   explicit SiluOp(float = 0.0f) {}
   vf fwd(vf x) const {
-    using namespace mathc;
-    vf elo;
-    const vf xc = vmax(splat(-110.0f), x);  // silu(-110) rounds to -0
-    const vf e = exp_join(exp_core<-32>(-vmin(splat(40.0f), xc)), elo);  // 2^-32 e^-x
-    const vf one = splat(2.3283064365386963e-10f);                                // 2^-32
-    const vf b = vmax(one, e), c = vmin(one, e);
-    const vf dh = b + c;
-    const vf dl = (c - (dh - b)) + elo;
-    const vf q = vdiv(vmin(splat(1.152921504606847e18f), xc) * splat(4294967296.0f), dh);
-    const vf y = fnmadd(q * dl, vdiv(splat(1.0f), dh), q) * splat(kTwoM64);
-    return select(x > splat(1.152921504606847e18f), x, y);  // from 2^60 on, silu(x) = x
+    vf dl;
+    const vf dh = sigmoid_den(x, dl);
+    const vf sh = vdiv(splat(1.0f), dh);
+    const vf sl = sh * fnmadd(sh, dl, one_minus_prod(sh, dh));
+    const vf xc = vmax(splat(-120.0f), x);  // silu(-120) rounds to -0, like silu(-inf)
+    const vf y = fmadd(xc, sh, xc * sl) * splat(mathc::kTwoM64);
+    return select(x > splat(1.152921504606847e18f), x, y);
   }
   vf bwd(vf x, vf dy) const {
     const vf xc = vmin(splat(120.0f), vmax(splat(-120.0f), x));
@@ -186,10 +182,10 @@ struct MishOp {
     const vf u = u64 * splat(mathc::kTwoM64);
     const vf n64 = fmadd(u64, u, u64 + u64);         // 2^64 u (u + 2)
     const vf den = fmadd(u, u, u + u) + splat(2.0f);  // N + 2
+    // x > 0: x - 2x / (N + 2); x <= 0: (x 2^64 N / (N + 2)) 2^-64
     const vm pos = x > splat(0.0f);
-    const vf q = vdiv(select(pos, splat(2.0f), n64), den);
-    const vf t = select(pos, splat(1.0f) - q, q);
-    return (xc * t) * select(pos, splat(1.0f), splat(mathc::kTwoM64));
+    const vf q = vdiv(select(pos, vmin(splat(1e30f), x), xc * n64), den);  // inf - 2q stays inf
+    return select(pos, fnmadd(splat(2.0f), q, x), q * splat(mathc::kTwoM64));
   }
   vf bwd(vf x, vf dy) const {
     const vf xc = vmin(splat(120.0f), vmax(splat(-120.0f), x));
@@ -233,41 +229,41 @@ struct GeluErfOp {
 /// dy/dx = sigmoid(v) + x sigmoid(v) (1 - sigmoid(v)) v'.
 struct GeluTanhOp {
   explicit GeluTanhOp(float = 0.0f) {}
-  // |v| = a (c1 + c2 a^2) as hi + lo, a = |x| <= 11; also a^2.
-  static vf abs_v(vf a, vf& lo, vf& a2) {
+  // -|v| = na (c1 + c2 na^2) as hi + lo, na = -|x| >= -11; also x^2.
+  static vf neg_abs_v(vf na, vf& lo, vf& x2) {
     using namespace actc;
     vf sl, pl, vl;
-    const vf s = two_prod(a, a, sl);
+    const vf s = two_prod(na, na, sl);
     const vf ph = two_prod(splat(kC2Hi), s, pl);
-    // c1 + c2 a^2: Fast2Sum on the ordered pair (both positive)
+    // c1 + c2 x^2: Fast2Sum on the ordered pair (both positive)
     const vf big = vmax(splat(kC1Hi), ph), small = vmin(splat(kC1Hi), ph);
     const vf wh = big + small;
     const vf wl = (small - (wh - big)) + (fmadd(splat(kC2Hi), sl, fmadd(splat(kC2Lo), s, pl)) +
                                           splat(kC1Lo));
-    const vf vh = two_prod(a, wh, vl);
-    lo = fmadd(a, wl, vl);
-    a2 = s;
+    const vf vh = two_prod(na, wh, vl);
+    lo = fmadd(na, wl, vl);
+    x2 = s;
     return vh;
   }
   vf fwd(vf x) const {
-    const vf a = vmin(splat(11.0f), vabs(x));
-    vf lo, a2;
-    const vf hi = abs_v(a, lo, a2);
-    const vf E = exp_join(exp_core<64>(-hi, -lo));  // 2^64 e^-|v|
+    const vf na = vmax(splat(-11.0f), neg_abs(x));
+    vf lo, x2;
+    const vf hi = neg_abs_v(na, lo, x2);
+    const vf E = exp_join(exp_core<64>(hi, lo));  // 2^64 e^-|v|
     const vf d = splat(1.0f) + E * splat(mathc::kTwoM64);
     const vm pos = x > splat(0.0f);
-    const vf q = vdiv(select(pos, x, a * E), d);
-    return q * select(pos, splat(1.0f), splat(-mathc::kTwoM64));
+    const vf q = vdiv(select(pos, x, na * E), d);
+    return q * select(pos, splat(1.0f), splat(mathc::kTwoM64));
   }
   vf bwd(vf x, vf dy) const {
-    const vf a = vmin(splat(11.0f), vabs(x));
-    vf lo, a2;
-    const vf hi = abs_v(a, lo, a2);
-    const vf e = exp_join(exp_core<64>(-hi, -lo)) * splat(mathc::kTwoM64);
+    const vf na = vmax(splat(-11.0f), neg_abs(x));
+    vf lo, x2;
+    const vf hi = neg_abs_v(na, lo, x2);
+    const vf e = exp_join(exp_core<64>(hi, lo)) * splat(mathc::kTwoM64);
     const vf d = splat(1.0f) + e;
-    const vf adv = a * fmadd(splat(actc::kC2x3), a2, splat(actc::kC1Hi));  // |x| v'(x)
-    // x > 0: (d + x e v') / d^2; x <= 0: e (d + x v') / d^2, x v' = -|x| v'
-    const vf num = select(x > splat(0.0f), fmadd(adv, e, d), e * (d - adv));
+    const vf ndv = na * fmadd(splat(actc::kC2x3), x2, splat(actc::kC1Hi));  // -|x| v'(x)
+    // x > 0: (d + x e v') / d^2; x <= 0: e (d + x v') / d^2
+    const vf num = select(x > splat(0.0f), fnmadd(ndv, e, d), e * (d + ndv));
     return dy * vdiv(num, d * d);
   }
 };

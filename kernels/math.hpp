@@ -177,20 +177,39 @@ inline vf expm1_neg(vf x) {
 /// -|x| (sets the sign bit; NaN stays NaN).
 inline vf neg_abs(vf x) { return from_bits(to_bits(x) | to_bits(splat(-0.0f))); }
 
-/// 2^64 sigmoid(x) = 2^64 / (1 + e^-x), as q - q^2 d_lo with d = 2^-64 (1 + e^-x) = d_hi + d_lo
-/// formed exactly (Fast2Sum on the ordered pair), so that only the division and the correction
-/// round. Normal for every x (the caller applies 2^-64 in its last rounding); x is clamped to
-/// [-120, 40] (sigmoid(40) rounds to 1).
-inline vf sigmoid_x64(vf x) {
+/// 1 - q d, exactly, for q d within a factor 2 of 1 (q an approximate quotient 1/d): one fused
+/// multiply-add, or Dekker's exact product on the unfused ISAs.
+inline vf one_minus_prod(vf q, vf d) {
+#if SIMDGRAD_FUSED
+  return fnmadd(q, d, splat(1.0f));
+#else
+  vf lo;
+  const vf hi = two_prod(q, d, lo);
+  return (splat(1.0f) - hi) - lo;
+#endif
+}
+
+/// d = 2^-64 (1 + e^-x) as an exact sum dh + dl (Fast2Sum on the ordered pair, plus the rounding
+/// error of e^-x), x clamped to [-120, 40] (sigmoid(40) rounds to 1). NaN passes.
+inline vf sigmoid_den(vf x, vf& dl) {
   vf elo;
   const vf z = -vmin(splat(40.0f), vmax(splat(-120.0f), x));
   const vf e = exp_join(exp_core<-64>(z), elo);  // 2^-64 e^-x
   const vf one = splat(mathc::kTwoM64);
   const vf b = vmax(one, e), c = vmin(one, e);
   const vf dh = b + c;
-  const vf dl = (c - (dh - b)) + elo;
+  dl = (c - (dh - b)) + elo;
+  return dh;
+}
+
+/// 2^64 sigmoid(x) = 1 / (dh + dl) (sigmoid_den) = q + q (r - q dl), q = 1/dh and r = 1 - q dh
+/// the exact division residual: rounded once. Normal for every x; the caller applies 2^-64 in its
+/// last rounding.
+inline vf sigmoid_x64(vf x) {
+  vf dl;
+  const vf dh = sigmoid_den(x, dl);
   const vf q = vdiv(splat(1.0f), dh);
-  return fnmadd(q * dl, q, q);
+  return fmadd(q, fnmadd(q, dl, one_minus_prod(q, dh)), q);
 }
 
 /// 1 / (1 + e^-x): exactly 1 for x >= 17.33 and +inf, exactly 0 for x <= -104 and -inf, one
