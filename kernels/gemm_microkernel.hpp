@@ -8,8 +8,8 @@
 // A is broadcast element by element, A(i,p) = a[i*ARS + p*ACS] (ARS, ACS compile-time: the
 // packed [p][i] panel has ARS = 1, ACS = R; the packed [i][p] panel ARS = kc, ACS = 1). A zero
 // ARS or ACS is the stride a_rs given at run time: A read in place, row-major (ARS = 0, ACS = 1)
-// or transposed (ARS = 1, ACS = 0). B is read as V vectors per k step from b + p*b_rs: a packed panel (b_rs = V*kW,
-// zero-padded) or B itself (b_rs = ldb) when the caller reads B in place.
+// or transposed (ARS = 1, ACS = 0). B is read as V vectors per k step from b + p*b_rs: a packed
+// panel (b_rs = V*kW, zero-padded) or B itself (b_rs = ldb) when the caller reads B in place.
 // Only the first `ncols` columns of the tile are loaded from or stored to C.
 //
 // Every path (full tile, edge tile, any R) evaluates the same formula per element, so the result
@@ -52,7 +52,8 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 #pragma GCC unroll 2
   for (std::size_t p = 0; p < kb; ++p) {
 #pragma GCC unroll 16
-    for (int q = 0; q < V * static_cast<int>(kW); q += 16) __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
+    for (int q = 0; q < V * static_cast<int>(kW); q += 16)
+      __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
     vf bv[V];
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));

@@ -35,9 +35,10 @@ static_assert(kMC % kMR == 0, "mc must be a multiple of mr");
 
 // Microkernels for r rows (1 <= r <= kMR), by the layout of the A panel: [p][i] packed
 // (kApi), [i][p] packed with row stride kc (kAip), or A itself with a run-time row stride
-// (kAinplace) or a run-time column stride (kAinplaceT, A stored transposed). The narrow family has the main tile's kNV vectors; the wide family, for B read in
-// place by few rows, spends the same accumulator budget on more columns (1 x 16 vectors on
-// AVX-512): long contiguous runs of each row of B, fewer passes over the k block.
+// (kAinplace) or a run-time column stride (kAinplaceT, A stored transposed). The narrow family
+// has the main tile's kNV vectors; the wide family, for B read in place by few rows, spends the
+// same accumulator budget on more columns (1 x 16 vectors on AVX-512): long contiguous runs of
+// each row of B, fewer passes over the k block.
 enum : int { kApi = 0, kAip = 1, kAinplace = 2, kAinplaceT = 3 };
 constexpr int kAccBudget = kMR * kNV;
 // A multiple of kNV, so that wide tiles end on the narrow tiles' (and packed panels') grid.
