@@ -344,6 +344,11 @@ TEST_P(Gemm, Epilogues) {
   eps.push_back(GemmEpilogue(bias_tag, ActivationSpec(Activation::leaky_relu, 0.25f)));
   for (MatLayout l : kLayouts)
     for (const GemmEpilogue& e : eps) {
+      // On slow targets the column-major layout (bias per row of the normalized problem) runs
+      // with the bias and bias+relu only; every activation still runs row-major.
+      if (sgtest::small_run() && l == MatLayout::col_major && e.activate &&
+          e.act.kind != Activation::relu)
+        continue;
       Problem p;
       p.layout = l;
       p.ta = l == MatLayout::row_major ? Trans::none : Trans::transpose;
@@ -486,33 +491,34 @@ TEST(GemmIsas, SameFormulaSameBits) {
 }
 
 #if defined(SIMDGRAD_TEST_ONEDNN)
-// dnnl_sgemm, every layout and transpose: both results within the reference bound of each other.
+// dnnl_sgemm, every layout and transpose: each ISA's result within twice the reference bound of
+// oneDNN's (oneDNN computed once per case: under qemu its JIT code is slow).
 TEST(GemmOneDnn, SgemmAgrees) {
-  for (simdgrad::Isa isa : sgtest::test_isas()) {
-    sgtest::IsaScope scope(isa);
-    for (MatLayout l : kLayouts)
-      for (Trans ta : kTrans)
-        for (Trans tb : kTrans) {
-          Problem p;
-          p.layout = l;
-          p.ta = ta;
-          p.tb = tb;
-          p.m = 37;
-          p.n = 45;
-          p.k = 413;
-          p.pad_a = 3;
-          p.pad_b = 2;
-          p.pad_c = 1;
-          p.alpha = -0.5f;
-          p.beta = 2.0f;
-          const Data d = make_data(p);
+  for (MatLayout l : kLayouts)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans) {
+        Problem p;
+        p.layout = l;
+        p.ta = ta;
+        p.tb = tb;
+        p.m = 37;
+        p.n = 45;
+        p.k = sgtest::small_run() ? 100 : 413;
+        p.pad_a = 3;
+        p.pad_b = 2;
+        p.pad_c = 1;
+        p.alpha = -0.5f;
+        p.beta = 2.0f;
+        const Data d = make_data(p);
+        std::vector<float> cd = d.c0;
+        sgdnnl::sgemm(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), d.b.data(),
+                      p.ldb(), p.beta, cd.data(), p.ldc());
+        const auto ref = sgref::gemm_reference(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(),
+                                               p.lda(), d.b.data(), p.ldb(), p.beta,
+                                               d.c0.data(), p.ldc(), {});
+        for (simdgrad::Isa isa : sgtest::test_isas()) {
+          sgtest::IsaScope scope(isa);
           const auto c = run_gemm(p, d);
-          std::vector<float> cd = d.c0;
-          sgdnnl::sgemm(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), d.b.data(),
-                        p.ldb(), p.beta, cd.data(), p.ldc());
-          const auto ref = sgref::gemm_reference(l, ta, tb, p.m, p.n, p.k, p.alpha, d.a.data(),
-                                                 p.lda(), d.b.data(), p.ldb(), p.beta,
-                                                 d.c0.data(), p.ldc(), {});
           for (std::size_t i = 0; i < p.m; ++i)
             for (std::size_t j = 0; j < p.n; ++j) {
               const std::size_t at = sgref::stored_index(l, i, j, p.ldc());
@@ -520,7 +526,7 @@ TEST(GemmOneDnn, SgemmAgrees) {
                   << simdgrad::isa_name(isa) << " " << p.str() << " (" << i << "," << j << ")";
             }
         }
-  }
+      }
 }
 
 // oneDNN's matmul with bias and eltwise post-ops against the fused epilogue.
