@@ -21,10 +21,25 @@ struct TailIO {
 };
 
 /// body(i, io) for every vector of [0, n): two per iteration, then the last whole one and the
-/// partial tail.
+/// partial tail. With an anchor (the array the kernel stores to), a partial head first brings
+/// anchor + i to a vector boundary, so that the whole vectors after it neither load nor store
+/// across cache lines wherever the caller's arrays share the anchor's alignment (tensors carved
+/// from one arena at odd offsets: 64-byte loads at 4-byte offsets split a line every time). For
+/// element-wise kernels only: the split of the elements does not change any element's result.
 template <class Body>
-inline void for_each_vector(std::size_t n, Body&& body) {
+inline void for_each_vector(std::size_t n, Body&& body, const float* anchor = nullptr) {
   std::size_t i = 0;
+#if !defined(SIMDGRAD_ISA_SCALAR)
+  if (anchor) {
+    const std::size_t mis = (reinterpret_cast<std::uintptr_t>(anchor) / sizeof(float)) % kW;
+    const std::size_t head = mis ? kW - mis : 0;
+    if (head != 0 && n > head + 2 * kW &&
+        reinterpret_cast<std::uintptr_t>(anchor) % sizeof(float) == 0) {
+      body(std::size_t{0}, TailIO{head});
+      i = head;
+    }
+  }
+#endif
   for (; i + 2 * kW <= n; i += 2 * kW) {
     body(i, FullIO{});
     body(i + kW, FullIO{});
@@ -69,7 +84,7 @@ void sgd_kernel(const SgdConsts& k, float* p, const float* g, float* buf, std::s
       else gv = b;
     }
     io.st(p + i, fmadd(nlr, gv, pv));
-  });
+  }, p);
 }
 
 // ------------------------------------------------------------------------------ Adam/AdamW
@@ -106,7 +121,7 @@ void adam_kernel(const AdamConsts& k, float* p, const float* g, float* m, float*
     io.st(m + i, mv);
     io.st(v + i, vv);
     io.st(p + i, pn);
-  });
+  }, p);
 }
 
 // --------------------------------------------------------------------------------- RMSprop
@@ -147,7 +162,7 @@ void rmsprop_kernel(const RmspropConsts& k, float* p, const float* g, float* sq,
     } else {
       io.st(p + i, pv + vdiv(nlr * gv, avg));
     }
-  });
+  }, p);
 }
 
 // --------------------------------------------------------------------------------- Adagrad
@@ -168,7 +183,7 @@ void adagrad_kernel(const AdagradConsts& k, float* p, const float* g, float* sum
     io.st(sum + i, s);
     const vf sd = vsqrt(s) + eps;
     io.st(p + i, pv + vdiv(nclr * gv, sd));
-  });
+  }, p);
 }
 
 // ------------------------------------------------------------------------------------ LAMB
@@ -222,7 +237,7 @@ void lamb_apply_kernel(const LambConsts& k, float neg_lr_trust, float* p, const 
     const vf pv = io.ld(p + i);
     const vf u = lamb_direction<wd>(pv, io.ld(m + i), io.ld(v + i), bc1, bc2s, eps, wdv);
     io.st(p + i, fmadd(step, u, pv));
-  });
+  }, p);
 }
 
 // ------------------------------------------------------------------------------ table fill
