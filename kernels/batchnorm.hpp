@@ -340,8 +340,53 @@ void bn_stats_rows_group(const float* x, std::size_t rows, std::size_t ld, std::
   }
 }
 
+// Wide rows (more channels than one register group): the statistics walk the rows in memory
+// order, a sweep of up to kBnSweep channel vectors at a time with the accumulators in L1; per lane
+// the same operations in the same order as the register groups, so either gives the same bits.
+// (Measured: 1.3-1.9x faster than register groups walking a block's rows at the row stride. The
+// backward sums keep the register groups: with three accumulators per vector the L1 traffic of a
+// sweep costs more than the stride does.)
+constexpr std::size_t kBnSweep = 64;
+
+inline void bn_stats_rows_wide(const float* x, std::size_t rows, std::size_t ld, std::size_t nch,
+                               double* s1, double* s2) {
+  const std::size_t pfr = bn_prefetch_rows(ld);
+  for (std::size_t j0 = 0; j0 < nch; j0 += kBnSweep * kW) {
+    const std::size_t nc = nch - j0 < kBnSweep * kW ? nch - j0 : kBnSweep * kW;
+    const std::size_t nv = nc / kW, k = nc % kW;  // whole vectors, lanes of a partial one
+    vf K[kBnSweep + 1], a[kBnSweep + 1], q[kBnSweep + 1];
+    for (std::size_t v = 0; v < nv; ++v) K[v] = load(x + j0 + v * kW);
+    if (k) K[nv] = load_partial(x + j0 + nv * kW, k);
+    for (std::size_t v = 0; v < nv + (k ? 1 : 0); ++v) a[v] = splat(0.0f), q[v] = splat(0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * ld + j0;
+      if (pfr && r + pfr < rows)
+        for (std::size_t o = 0; o < nc; o += 16) __builtin_prefetch(xr + pfr * ld + o);
+      for (std::size_t v = 0; v < nv; ++v) {
+        const vf t = load(xr + v * kW) - K[v];
+        a[v] += t;
+        q[v] = fmadd(t, t, q[v]);
+      }
+      if (k) {
+        const vf t = load_partial(xr + nv * kW, k) - K[nv];
+        a[nv] += t;
+        q[nv] = fmadd(t, t, q[nv]);
+      }
+    }
+    for (std::size_t v = 0; v < nv; ++v) {
+      bn_lanes_store(s1 + j0 + v * kW, a[v], kW);
+      bn_lanes_store(s2 + j0 + v * kW, q[v], kW);
+    }
+    if (k) {
+      bn_lanes_store(s1 + j0 + nv * kW, a[nv], k);
+      bn_lanes_store(s2 + j0 + nv * kW, q[nv], k);
+    }
+  }
+}
+
 inline void bn_stats_rows(const float* x, std::size_t rows, std::size_t ld, std::size_t nch,
                           double* s1, double* s2) {
+  if (nch > kBnStatsGroup * kW) return bn_stats_rows_wide(x, rows, ld, nch, s1, s2);
   std::size_t j = 0;
   for (; j + kBnStatsGroup * kW <= nch; j += kBnStatsGroup * kW)
     bn_stats_rows_group<kBnStatsGroup>(x + j, rows, ld, kW, s1 + j, s2 + j);

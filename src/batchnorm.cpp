@@ -116,17 +116,7 @@ struct RowTasks {
   std::size_t rb, nb, sw, ns;
   std::size_t count() const { return nb * ns; }
 };
-constexpr std::size_t kSlab = 64;                       // channels per slab (rows geometry)
-constexpr std::size_t kFuseBytes = std::size_t{1} << 20;  // a slab's data kept in L2, at most
-
-/// Rows geometry: true when one channel slab's data (`tensors` arrays of rows x kSlab floats)
-/// fits in kFuseBytes, so that a slab's second pass reads from L2, and there are slabs enough
-/// for the threads. A function of the shape and the thread count; both ways give the same bits.
-bool fuse_slabs(const Geo& g, std::size_t tensors, int threads) {
-  const std::size_t nslab = (g.C + kSlab - 1) / kSlab;
-  if (g.rows * std::min(g.C, kSlab) * sizeof(float) * tensors > kFuseBytes) return false;
-  return threads <= 1 || nslab >= 2 * static_cast<std::size_t>(threads);
-}
+constexpr std::size_t kSlab = 64;  // channels per slab (rows geometry): task split and merge unit
 
 RowTasks row_tasks(const Geo& g, int threads) {
   RowTasks t;
@@ -430,19 +420,9 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
     T.norm_rows(x + o, y + o, relu_mask ? relu_mask + o : nullptr, nr, C, nj, &cm[j0], &ca[j0],
                 &cbv[j0], relu);
   };
+  // (Keeping a slab of channels in L2 between the passes, as the NCHW path keeps a channel, was
+  // measured slower: the slab's rows are strided, and the prefetchers lose more than L2 saves.)
   const std::size_t nslab = (C + kSlab - 1) / kSlab;
-  if (fuse_slabs(g, 1, threads)) {
-    // One channel slab per task: its statistics, then its normalization from L2.
-    region(threads, [&](bool par) {
-      for_each(par, nslab, [&](std::size_t sl) {
-        const std::size_t j0 = sl * kSlab, nj = std::min(kSlab, C - j0);
-        for (std::size_t b = 0; b < rt.nb; ++b) block_stats(b, j0, nj);
-        merge_slab(j0, nj);
-        normalize(0, g.rows, j0, nj);
-      });
-    });
-    return;
-  }
   region(threads, [&](bool par) {
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
@@ -669,17 +649,6 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
                   &cbg[j0], &cbx[j0], &ccc[j0], wr);
   };
   const std::size_t nslab = (C + kSlab - 1) / kSlab;
-  if (fuse_slabs(g, relu == k::kBnReluY ? 3 : 2, threads)) {
-    region(threads, [&](bool par) {
-      for_each(par, nslab, [&](std::size_t sl) {
-        const std::size_t j0 = sl * kSlab, nj = std::min(kSlab, C - j0);
-        for (std::size_t b = 0; b < rt.nb; ++b) block_sums(b, j0, nj);
-        merge_slab(j0, nj);
-        grad(0, g.rows, j0, nj);
-      });
-    });
-    return;
-  }
   region(threads, [&](bool par) {
     for_each(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
