@@ -13,6 +13,8 @@
 #   --filter REGEX   benchmarks to run (default: the activation families and the stream
 #                    bandwidth references, ^(activation_fwd|activation_bwd|activation_bwd_y|stream)/)
 #   --family PREFIX  only these rows in the table (repeatable; passed to tools/bench_report.py)
+#   --time MODE      real (default: wall-clock times) or cpu (the main thread's CPU time, less
+#                    disturbed when other processes share the CPUs; see docs/bench.md)
 #   --full           full-length run: 9 repetitions of 0.2 s each (default: a short run, 3
 #                    repetitions of 0.05 s, a few minutes in all); repetitions are interleaved
 #   --build-dir DIR  build directory (default build)
@@ -21,7 +23,8 @@
 #   --no-build       use the existing build
 #   -j N             build jobs (default: the number of CPUs)
 # The same settings come from the environment: SIMDGRAD_BENCH_ISA, SIMDGRAD_BENCH_THREADS,
-# SIMDGRAD_BENCH_FILTER, SIMDGRAD_BENCH_FULL=1, SIMDGRAD_BENCH_BUILD_DIR, SIMDGRAD_BENCH_OUT.
+# SIMDGRAD_BENCH_FILTER, SIMDGRAD_BENCH_FULL=1, SIMDGRAD_BENCH_TIME, SIMDGRAD_BENCH_BUILD_DIR,
+# SIMDGRAD_BENCH_OUT.
 # Extra arguments after `--` go to simdgrad_bench as they are.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,6 +33,7 @@ isa=${SIMDGRAD_BENCH_ISA:-best}
 threads=${SIMDGRAD_BENCH_THREADS:-1}
 filter=${SIMDGRAD_BENCH_FILTER:-'^(activation_fwd|activation_bwd|activation_bwd_y|stream)/'}
 full=${SIMDGRAD_BENCH_FULL:-0}
+time_mode=${SIMDGRAD_BENCH_TIME:-real}
 build=${SIMDGRAD_BENCH_BUILD_DIR:-build}
 out=${SIMDGRAD_BENCH_OUT:-out}
 deps=1
@@ -46,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --filter) filter=${2:?--filter needs a value}; shift 2 ;;
     --family) families+=(--family "${2:?--family needs a value}"); shift 2 ;;
     --full) full=1; shift ;;
+    --time) time_mode=${2:?--time needs a value}; shift 2 ;;
     --build-dir) build=${2:?--build-dir needs a value}; shift 2 ;;
     --out) out=${2:?--out needs a value}; shift 2 ;;
     --no-deps) deps=0; shift ;;
@@ -58,6 +63,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer, got '$threads'"
+case "$time_mode" in real|cpu) ;; *) die "--time must be real or cpu, got '$time_mode'" ;; esac
 case "$isa" in best|avx512|avx2|sse2|scalar|neon) ;; *) die "unknown --isa '$isa'" ;; esac
 
 log() { echo "[simdgrad] bench: $*"; }
@@ -144,6 +150,6 @@ log "isa $run_isa (ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-unset}), $threads th
 log "raw output in $out/$tag.txt and $json"
 
 # ---------------------------------------------------------------- report
-/usr/bin/python3 tools/bench_report.py "$json" --bandwidth "${families[@]}" \
+/usr/bin/python3 tools/bench_report.py "$json" --bandwidth --time "$time_mode" "${families[@]}" \
   --markdown "$out/$tag.md" --png "$out/$tag.png"
 log "table in $out/$tag.md, chart in $out/$tag.png"
