@@ -172,16 +172,38 @@ void region(int threads, F&& f) {
   f(true);
 }
 
-/// f(i) for i < n: a static work-shared loop (ending in a barrier) inside region(), else a loop.
-template <class F>
-void for_each(bool par, std::size_t n, F&& f) {
+/// The calling thread's share [begin, end) of n tasks: contiguous, equal to within one.
+inline void my_share(bool par, std::size_t n, std::size_t* begin, std::size_t* end) {
   if (!par) {
-    for (std::size_t i = 0; i < n; ++i) f(i);
+    *begin = 0, *end = n;
     return;
   }
-  const long long nn = static_cast<long long>(n);
-#pragma omp for schedule(static)
-  for (long long i = 0; i < nn; ++i) f(static_cast<std::size_t>(i));
+  const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+  const std::size_t T = static_cast<std::size_t>(omp_get_num_threads());
+  *begin = n * t / T, *end = n * (t + 1) / T;
+}
+
+/// f(i) for i < n, each thread its share, then a barrier (inside region(); else a plain loop).
+template <class F>
+void for_each(bool par, std::size_t n, F&& f) {
+  std::size_t b, e;
+  my_share(par, n, &b, &e);
+  for (std::size_t i = b; i < e; ++i) f(i);
+  if (par) {
+#pragma omp barrier
+  }
+}
+
+/// The same shares walked backwards: a second pass over data just read by for_each() starts
+/// with what the first pass read last, which is still in cache.
+template <class F>
+void for_each_reversed(bool par, std::size_t n, F&& f) {
+  std::size_t b, e;
+  my_share(par, n, &b, &e);
+  for (std::size_t i = e; i > b; --i) f(i - 1);
+  if (par) {
+#pragma omp barrier
+  }
 }
 
 // -------------------------------------------------------------------------------- statistics
@@ -367,7 +389,7 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
           }
           finish_channel(p, c, mo.n, mo.k0, mo.s1, mo.s2, &cm[c], &ca[c], &cbv[c]);
         });
-        for_each(par, tasks, [&](std::size_t t) {
+        for_each_reversed(par, tasks, [&](std::size_t t) {
           const std::size_t c = t / ps.count;
           const Piece pc = piece(g, ps, t % ps.count);
           const std::size_t o = c * g.coff + pc.off;
@@ -431,7 +453,7 @@ void batchnorm_forward_training(const BatchNormDesc& d, const float* x, float* y
     for_each(par, nslab, [&](std::size_t sl) {
       merge_slab(sl * kSlab, std::min(kSlab, C - sl * kSlab));
     });
-    for_each(par, rt.count(), [&](std::size_t t) {
+    for_each_reversed(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
       const std::size_t r0 = b * rt.rb;
       normalize(r0, std::min(rt.rb, g.rows - r0), j0, std::min(rt.sw, C - j0));
@@ -603,7 +625,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
           }
           finish(c, s0, s1, s2, &cbg[c], &cbx[c], &ccc[c]);
         });
-        for_each(par, tasks, [&](std::size_t t) {
+        for_each_reversed(par, tasks, [&](std::size_t t) {
           const std::size_t c = t / ps.count;
           const Piece pc = piece(g, ps, t % ps.count);
           const std::size_t o = c * g.coff + pc.off;
@@ -657,7 +679,7 @@ void batchnorm_backward(const BatchNormDesc& d, const float* x, const float* dy,
     for_each(par, nslab, [&](std::size_t sl) {
       merge_slab(sl * kSlab, std::min(kSlab, C - sl * kSlab));
     });
-    for_each(par, rt.count(), [&](std::size_t t) {
+    for_each_reversed(par, rt.count(), [&](std::size_t t) {
       const std::size_t b = t / rt.ns, j0 = (t % rt.ns) * rt.sw;
       const std::size_t r0 = b * rt.rb;
       grad(r0, std::min(rt.rb, g.rows - r0), j0, std::min(rt.sw, C - j0));
