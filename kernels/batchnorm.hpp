@@ -15,7 +15,7 @@ constexpr std::size_t kBnStatsGroup = 4;
 constexpr std::size_t kBnBwdGroup = 4;
 #else
 constexpr std::size_t kBnStatsGroup = 4;
-constexpr std::size_t kBnBwdGroup = 2;
+constexpr std::size_t kBnBwdGroup = 3;
 #endif
 
 // Software prefetch distance of the streaming loops, in bytes (0: none). The hardware prefetchers

@@ -123,8 +123,9 @@ RowTasks row_tasks(const Geo& g, int threads) {
   t.rb = rows_per_block(g.C);
   t.nb = (g.rows + t.rb - 1) / t.rb;
   std::size_t ns = 1;
-  if (threads > 1 && t.nb < 4 * static_cast<std::size_t>(threads))
-    ns = std::min((g.C + 63) / 64, (4 * static_cast<std::size_t>(threads) + t.nb - 1) / t.nb);
+  // At least 8 tasks per thread (when the channels allow), so that the shares balance.
+  const std::size_t want = 8 * static_cast<std::size_t>(threads);
+  if (threads > 1 && t.nb < want) ns = std::min((g.C + 63) / 64, (want + t.nb - 1) / t.nb);
   t.sw = ((g.C + ns - 1) / ns + kSlab - 1) / kSlab * kSlab;
   t.ns = (g.C + t.sw - 1) / t.sw;
   return t;
