@@ -101,20 +101,16 @@ struct Split {
 
 int bench_threads() { return simdgrad::num_threads(); }
 
-/// The naive loops run over each tensor, forked per tensor when the tensor is large.
-template <class F>
-void naive_for(std::size_t n, F&& f) {
+/// Threads for a naive loop over one tensor: forked per tensor when the tensor is large.
+int naive_threads(std::size_t n) {
   const int t = bench_threads();
-  if (t > 1 && n >= kNaiveParallelFrom) {
-    const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(t) schedule(static)
-    for (long long i = 0; i < nn; ++i) f(static_cast<std::size_t>(i));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) f(i);
-  }
+  return (t > 1 && n >= kNaiveParallelFrom) ? t : 1;
 }
 
 // ------------------------------------------------------------------------ naive rules
+// Plain loops over local pointers, one branch-free loop per variant, as a straightforward
+// implementation is written (GCC vectorizes them wherever its flags allow: those without sqrt
+// always, the others only with -fno-math-errno).
 
 struct NaiveArgs {
   float* p;
@@ -125,54 +121,67 @@ struct NaiveArgs {
   std::size_t n;
 };
 
+#define SG_NAIVE_LOOP(args)                                                            \
+  float* p = (args).p;                                                                  \
+  const float* g = (args).g;                                                            \
+  float* s0 = (args).s0;                                                                \
+  float* s1 = (args).s1;                                                                \
+  float* s2 = (args).s2;                                                                \
+  (void)s0, (void)s1, (void)s2;                                                         \
+  const long long n = static_cast<long long>((args).n);                                 \
+  const int nt = naive_threads((args).n);                                               \
+  _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)") for (long long i = 0; i < n; ++i)
+
 __attribute__((noinline)) void naive_sgd(const NaiveArgs& a, float lr) {
-  naive_for(a.n, [&](std::size_t i) { a.p[i] -= lr * a.g[i]; });
+  SG_NAIVE_LOOP(a) { p[i] -= lr * g[i]; }
 }
 __attribute__((noinline)) void naive_sgd_momentum(const NaiveArgs& a, float lr, float mom) {
-  naive_for(a.n, [&](std::size_t i) {
-    a.s0[i] = mom * a.s0[i] + a.g[i];
-    a.p[i] -= lr * a.s0[i];
-  });
+  SG_NAIVE_LOOP(a) {
+    s0[i] = mom * s0[i] + g[i];
+    p[i] -= lr * s0[i];
+  }
 }
+template <bool AdamW, bool Ams>
 __attribute__((noinline)) void naive_adam(const NaiveArgs& a, float lr, float b1, float b2,
-                                          float eps, float wd, bool adamw, bool ams,
-                                          std::int64_t step) {
+                                          float eps, float wd, std::int64_t step) {
   const float bc1 = 1.0f - std::pow(b1, static_cast<float>(step));
   const float bc2 = 1.0f - std::pow(b2, static_cast<float>(step));
-  naive_for(a.n, [&](std::size_t i) {
-    float g = a.g[i];
-    if (adamw) a.p[i] *= 1.0f - lr * wd;
-    a.s0[i] = b1 * a.s0[i] + (1.0f - b1) * g;
-    a.s1[i] = b2 * a.s1[i] + (1.0f - b2) * g * g;
-    float v = a.s1[i];
-    if (ams) {
-      a.s2[i] = std::max(a.s2[i], v);
-      v = a.s2[i];
+  SG_NAIVE_LOOP(a) {
+    const float gi = g[i];
+    if constexpr (AdamW) p[i] *= 1.0f - lr * wd;
+    s0[i] = b1 * s0[i] + (1.0f - b1) * gi;
+    s1[i] = b2 * s1[i] + (1.0f - b2) * gi * gi;
+    float v = s1[i];
+    if constexpr (Ams) {
+      s2[i] = std::max(s2[i], v);
+      v = s2[i];
     }
-    a.p[i] -= lr * (a.s0[i] / bc1) / (std::sqrt(v / bc2) + eps);
-  });
+    p[i] -= lr * (s0[i] / bc1) / (std::sqrt(v / bc2) + eps);
+  }
 }
+/// s0 = square_avg, s2 = grad_avg.
+template <bool Centered>
 __attribute__((noinline)) void naive_rmsprop(const NaiveArgs& a, float lr, float alpha, float eps,
-                                             bool centered, float sign) {
-  naive_for(a.n, [&](std::size_t i) {
-    const float g = sign * a.g[i];
-    a.s0[i] = alpha * a.s0[i] + (1.0f - alpha) * g * g;
+                                             float sign) {
+  SG_NAIVE_LOOP(a) {
+    const float gi = sign * g[i];
+    s0[i] = alpha * s0[i] + (1.0f - alpha) * gi * gi;
     float avg;
-    if (centered) {
-      a.s2[i] = alpha * a.s2[i] + (1.0f - alpha) * g;
-      avg = std::sqrt(a.s0[i] - a.s2[i] * a.s2[i]) + eps;
+    if constexpr (Centered) {
+      s2[i] = alpha * s2[i] + (1.0f - alpha) * gi;
+      avg = std::sqrt(s0[i] - s2[i] * s2[i]) + eps;
     } else {
-      avg = std::sqrt(a.s0[i]) + eps;
+      avg = std::sqrt(s0[i]) + eps;
     }
-    a.p[i] -= lr * g / avg;
-  });
+    p[i] -= lr * gi / avg;
+  }
 }
 __attribute__((noinline)) void naive_adagrad(const NaiveArgs& a, float lr, float eps) {
-  naive_for(a.n, [&](std::size_t i) {
-    const float g = a.g[i];
-    a.s0[i] += g * g;
-    a.p[i] -= lr * g / (std::sqrt(a.s0[i]) + eps);
-  });
+  SG_NAIVE_LOOP(a) {
+    const float gi = g[i];
+    s0[i] += gi * gi;
+    p[i] -= lr * gi / (std::sqrt(s0[i]) + eps);
+  }
 }
 __attribute__((noinline)) void naive_lamb(const NaiveArgs& a, float lr, float b1, float b2,
                                           float eps, float wd, std::int64_t step) {
@@ -189,10 +198,11 @@ __attribute__((noinline)) void naive_lamb(const NaiveArgs& a, float lr, float b1
   }
   const double r = (pn > 0 && un > 0) ? std::sqrt(pn) / std::sqrt(un) : 1.0;
   const float step_lr = static_cast<float>(lr * r);
-  naive_for(a.n, [&](std::size_t i) {
-    const float u = (a.s0[i] / bc1) / (std::sqrt(a.s1[i] / bc2) + eps) + wd * a.p[i];
-    a.p[i] -= step_lr * u;
-  });
+  SG_NAIVE_LOOP(a) {
+    const float u = (s0[i] / bc1) / (std::sqrt(s1[i] / bc2) + eps) + wd * p[i];
+    p[i] -= step_lr * u;
+  }
+  (void)g;
 }
 
 // ------------------------------------------------------------------------------ rules
@@ -284,22 +294,22 @@ void naive_step(Rule rule, const Split& sp, std::int64_t k) {
     switch (rule) {
       case Rule::sgd: naive_sgd(a, 1e-3f); break;
       case Rule::sgd_momentum: naive_sgd_momentum(a, 1e-3f, 0.9f); break;
-      case Rule::adam: naive_adam(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, false, false, k); break;
-      case Rule::adamw: naive_adam(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, true, false, k); break;
+      case Rule::adam: naive_adam<false, false>(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, k); break;
+      case Rule::adamw: naive_adam<true, false>(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, k); break;
       case Rule::adam_amsgrad:
-        naive_adam(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, false, true, k);
+        naive_adam<false, true>(a, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, k);
         break;
       case Rule::rmsprop: {
         NaiveArgs b = a;
-        std::swap(b.s0, b.s1);  // square_avg in s1 (>= 0), as the simdgrad case
-        naive_rmsprop(b, 1e-2f, 0.99f, 1e-8f, false, 1.0f);
+        b.s0 = a.s1;  // square_avg in s1 (>= 0), as the simdgrad case
+        naive_rmsprop<false>(b, 1e-2f, 0.99f, 1e-8f, 1.0f);
         break;
       }
       case Rule::rmsprop_centered: {
         NaiveArgs b = a;
         b.s0 = a.s1;  // square_avg
         b.s2 = a.s0;  // grad_avg
-        naive_rmsprop(b, 1e-2f, 0.99f, 1e-8f, true, k % 2 ? -1.0f : 1.0f);
+        naive_rmsprop<true>(b, 1e-2f, 0.99f, 1e-8f, k % 2 ? -1.0f : 1.0f);
         break;
       }
       case Rule::adagrad: {
@@ -365,7 +375,13 @@ __attribute__((noinline)) double naive_clip(const std::vector<simdgrad::TensorVi
   const double c = max_norm / (total + 1e-6);
   if (c < 1) {
     const float cf = static_cast<float>(c);
-    for (const auto& t : v) naive_for(t.n, [&](std::size_t i) { t.data[i] *= cf; });
+    for (const auto& t : v) {
+      float* x = t.data;
+      const long long n = static_cast<long long>(t.n);
+      const int nt = naive_threads(t.n);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+      for (long long i = 0; i < n; ++i) x[i] *= cf;
+    }
   }
   return total;
 }

@@ -100,8 +100,6 @@ std::size_t check_list(const char* fn, const T* tensors, std::size_t count, bool
   return total;
 }
 
-inline float* at(float* p, std::size_t b) { return p ? p + b : nullptr; }
-
 template <class T>
 auto size_of(const T* tensors) {
   return [tensors](std::size_t i) { return tensors[i].n; };
