@@ -29,16 +29,18 @@ struct LeakyReluOp {
 
 struct HardswishOp {
   explicit HardswishOp(float = 0.0f) {}
-  // y = x * clamp(x + 3, 0, 6) / 6. x + 3 is exact near the kink at -3 (no cancellation), and
-  // t = x s times 1/6 as hi + lo keeps it to two roundings (<= 1.5 ULP; a plain multiply by
-  // fl(1/6) reaches 2.04, and a division would cap the speed at the divider's throughput);
-  // exactly 0 for x <= -3 (also for -inf), x for x >= 3.
+  // y = x * clamp(x + 3, 0, 6) / 6: exactly 0 for x <= -3 (also for -inf), x for x >= 3, and
+  // x (x + 3) / 6 between, with x + 3 = s + sl exactly (Fast2Sum, |x| < 3), x (s + sl) = th + tl
+  // (exact product) and 1/6 as hi + lo, so that only the last product and sum round (a plain
+  // x fl(x + 3) fl(1/6) reaches 2.2 ULP).
   vf fwd(vf x) const {
-    vf s = x + splat(3.0f);
-    s = select(s < splat(0.0f), splat(0.0f), s);
-    s = select(s > splat(6.0f), splat(6.0f), s);
-    const vf t = x * s;
-    const vf y = fmadd(t, splat(0.166666672f), t * splat(-4.96705388e-09f));
+    const vf s = x + splat(3.0f);
+    const vf sl = (splat(3.0f) - s) + x;
+    vf tl;
+    const vf th = two_prod(x, s, tl);
+    tl = fmadd(x, sl, tl);
+    const vf y = fmadd(th, splat(0.166666672f),
+                       fmadd(th, splat(-4.96705388e-09f), tl * splat(0.166666672f)));
     return select(x <= splat(-3.0f), splat(0.0f), select(x >= splat(3.0f), x, y));
   }
   // dy/dx = 0 for x <= -3, 1 for x >= 3, (2x + 3)/6 = (x + 1.5)/3 between (oneDNN's convention
@@ -124,8 +126,8 @@ struct TanhOp {
   vf bwd_y(vf y, vf dy) const { return dy * ((splat(1.0f) - y) * (splat(1.0f) + y)); }
 };
 
-/// y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|); max(x, 0) + 2s is split exactly (TwoSum) before
-/// the small term of log1p (math.hpp log1p_small) is added. dy/dx = sigmoid(x).
+/// y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), log1p as h + l (math.hpp log1p_small_hl) and
+/// max(x, 0) + h split exactly (TwoSum), so that the result is rounded once. dy/dx = sigmoid(x).
 struct SoftplusOp {
   explicit SoftplusOp(float = 0.0f) {}
   vf fwd(vf x) const {
@@ -133,11 +135,10 @@ struct SoftplusOp {
     vf elo;
     const vf e64 = exp_join(exp_core<64>(vmax(splat(-120.0f), neg_abs(x))), elo);
     const vf e = e64 * splat(kTwoM64);
-    vf s2p;
-    const vf s_2 = log1p_small_parts(e, elo * splat(kTwoM64), s2p);  // log1p = s_2 + s_2 s2p
-    vf sl;
-    const vf sh = two_sum(vmax(splat(0.0f), x), s_2, sl);  // NaN for x = inf: selected away
-    const vf y = fmadd(s_2, s2p, sl) + sh;
+    vf l, sl;
+    const vf h = log1p_small_hl(e, elo * splat(kTwoM64), l);  // log1p(e) = h + l
+    const vf sh = two_sum(vmax(splat(0.0f), x), h, sl);     // NaN for x = inf: selected away
+    const vf y = (l + sl) + sh;
     // below -20, log1p(e) = e to float precision, and e is rounded once into the subnormals;
     // from 2^24 on, y = x
     return select(x < splat(-20.0f), e, select(x >= splat(16777216.0f), x, y));

@@ -72,16 +72,16 @@ alignas(32) constexpr float kGeluG[8][8] = {
 };
 }  // namespace mathc
 
-/// hi = fl(a*b) and lo with hi + lo = a*b exactly (|a*b| well inside the normal range, and
-/// |a|, |b| < 2^100 on the unfused ISAs, where Dekker's product with Veltkamp's split is used).
+/// hi = fl(a*b) and lo with hi + lo = a*b exactly (|a*b| well inside the normal range; on the
+/// unfused ISAs Dekker's product, the factors split by clearing their low 12 mantissa bits).
 inline vf two_prod(vf a, vf b, vf& lo) {
   const vf hi = a * b;
 #if SIMDGRAD_FUSED
   lo = fmadd(a, b, -hi);
 #else
-  const vf c = splat(4097.0f);
-  const vf ca = a * c, cb = b * c;
-  const vf ah = ca - (ca - a), bh = cb - (cb - b);
+  // split each factor into 12 + 12 significant bits by clearing the low mantissa bits (exact)
+  const vi mask = vi(static_cast<std::int32_t>(0xFFFFF000u));
+  const vf ah = from_bits(to_bits(a) & mask), bh = from_bits(to_bits(b) & mask);
   const vf al = a - ah, bl = b - bh;
   lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
 #endif
@@ -177,17 +177,18 @@ inline vf expm1_neg(vf x) {
 /// -|x| (sets the sign bit; NaN stays NaN).
 inline vf neg_abs(vf x) { return from_bits(to_bits(x) | to_bits(splat(-0.0f))); }
 
-/// 1 - q d, exactly, for q d within a factor 2 of 1 (q an approximate quotient 1/d): one fused
+/// a - q d, exactly, for q d within a factor 2 of a (q an approximate quotient a/d): one fused
 /// multiply-add, or Dekker's exact product on the unfused ISAs.
-inline vf one_minus_prod(vf q, vf d) {
+inline vf residual(vf a, vf q, vf d) {
 #if SIMDGRAD_FUSED
-  return fnmadd(q, d, splat(1.0f));
+  return fnmadd(q, d, a);
 #else
   vf lo;
   const vf hi = two_prod(q, d, lo);
-  return (splat(1.0f) - hi) - lo;
+  return (a - hi) - lo;
 #endif
 }
+inline vf one_minus_prod(vf q, vf d) { return residual(splat(1.0f), q, d); }
 
 /// d = 2^-64 (1 + e^-x) as an exact sum dh + dl (Fast2Sum on the ordered pair, plus the rounding
 /// error of e^-x), x clamped to [-120, 40] (sigmoid(40) rounds to 1). NaN passes.
@@ -248,29 +249,24 @@ inline vf tanh_v(vf x) {
   return from_bits(to_bits(t) | (to_bits(x) & to_bits(splat(-0.0f))));
 }
 
-/// log(1 + e) for e in [0, 1] with the rounding error elo of e, as 2 atanh(s) = s_2 + s_2 s2p
-/// (returns s_2 = 2s, sets s2p = s^2 R(s^2)), s = e / (2 + e); the quotient is corrected for the
-/// rounding of 2 + e (exact by Fast2Sum) and for elo.
-inline vf log1p_small_parts(vf e, vf elo, vf& s2p) {
+/// log(1 + e) = h + l for e in [0, 1] with the rounding error elo of e (returns h, sets l, |l| <<
+/// |h|): 2 atanh(s) = 2s + 2s^3 R(s^2), s = e / (2 + e) = q + c, q the rounded quotient and c its
+/// correction for the division residual, the rounding of 2 + e (exact by Fast2Sum) and elo; h = 2q
+/// and l = 2c + 2s^3 R, so that the caller rounds the sum once.
+inline vf log1p_small_hl(vf e, vf elo, vf& l) {
   using namespace mathc;
   const vf dh = splat(2.0f) + e;
   const vf dl = (e - (dh - splat(2.0f))) + elo;
   const vf q = vdiv(e, dh);
-  // s = (e + elo) / (dh + dl) = q + (elo - q dl) / dh, and 1/dh = (1 - q) / 2
-  const vf s = fmadd(fnmadd(q, dl, elo), fnmadd(q, splat(0.5f), splat(0.5f)), q);
-  const vf s2 = s * s;
+  // (e + elo) / (dh + dl) = q + (r + elo - q dl) / dh, r = e - q dh, and 1/dh = (1 - q) / 2
+  const vf c = (fnmadd(q, dl, elo) + residual(e, q, dh)) * fnmadd(q, splat(0.5f), splat(0.5f));
+  const vf s2 = q * q;
   vf p = fmadd(splat(kLog1pR[3]), s2, splat(kLog1pR[2]));
   p = fmadd(p, s2, splat(kLog1pR[1]));
   p = fmadd(p, s2, splat(kLog1pR[0]));
-  s2p = s2 * p;
-  return s + s;
-}
-
-/// log(1 + e) for e in [0, 1] (elo as above).
-inline vf log1p_small(vf e, vf elo) {
-  vf s2p;
-  const vf s_2 = log1p_small_parts(e, elo, s2p);
-  return fmadd(s_2, s2p, s_2);
+  const vf h = q + q;
+  l = fmadd(h, s2 * p, c + c);
+  return h;
 }
 
 /// s + err = a + b exactly (Knuth's TwoSum, either order of magnitude; finite a, b).

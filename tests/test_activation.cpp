@@ -44,7 +44,7 @@ const std::vector<Case>& cases() {
       {{Activation::softplus}, -30, 30, 2, 1.5e-45, 1.9e-7, 1e-38},
       {{Activation::silu}, -30, 30, 2, 1.5e-45, 2.5e-7, 1.6e-8},
       {{Activation::mish}, -30, 30, 4, 3e-45, 2.5e-7, 5.5e-8},
-      {{Activation::hardswish}, -6, 6, 2, 0, 1.8e-7, 0},
+      {{Activation::hardswish}, -6, 6, 1, 0, 1.8e-7, 0},
   };
   return c;
 }
