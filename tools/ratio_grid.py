@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Compact ratio grid over several benchmark runs (one column group per run).
+
+    tools/ratio_grid.py --peer onednn --family activation_fwd --family activation_bwd \
+        out/bench-avx512-1t.json out/bench-avx2-1t.json ...
+
+For every case <family>/<case>/<impl>/<args...> that the simdgrad impl and the peer both ran,
+the ratio peer time / simdgrad time (medians of the repetitions, wall-clock or --time cpu). Rows
+are <family>/<case>; each run is one column whose cell lists the ratios over the args in their
+order ("1.21 / 0.98 / ..."), so a row reads across sizes and across ISA / thread settings. The
+column heading is taken from the run's context (simdgrad_isa, threads). Markdown on stdout; the
+last line counts the ratios below 1.
+"""
+import argparse
+import json
+import re
+import sys
+
+
+def natural(s):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def load(path, mode):
+    with open(path) as f:
+        d = json.load(f)
+    ctx = d.get("context", {})
+    med = {}
+    for b in d["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        name = b["run_name"] if "run_name" in b else b["name"]
+        name = re.sub(r"/(real_time|process_time)$", "", name)
+        t = b["cpu_time" if mode == "cpu" else "real_time"]
+        # plain (non-aggregate) rows only where no median exists for the name
+        if b.get("run_type") == "aggregate" or name not in med:
+            med[name] = t
+    head = f"{ctx.get('simdgrad_isa', '?')} {ctx.get('threads', '?')}T"
+    return head, med
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("json", nargs="+")
+    ap.add_argument("--peer", required=True, help="impl to compare with (e.g. onednn)")
+    ap.add_argument("--family", action="append", default=[], help="family prefix (repeatable)")
+    ap.add_argument("--time", choices=["real", "cpu"], default="real")
+    args = ap.parse_args(argv)
+
+    runs = [load(p, args.time) for p in args.json]
+    rows = {}  # (family/case) -> {args: None}
+    for _, med in runs:
+        for name in med:
+            parts = name.split("/")
+            if len(parts) < 4 or parts[2] != "simdgrad":
+                continue
+            fam = parts[0]
+            if args.family and not any(fam.startswith(f) for f in args.family):
+                continue
+            key = "/".join(parts[:2])
+            rows.setdefault(key, {})["/".join(parts[3:])] = None
+
+    def famorder(k):
+        fam = k.split("/")[0]
+        idx = next((i for i, f in enumerate(args.family) if fam == f),
+                   next((i for i, f in enumerate(args.family) if fam.startswith(f)), 0))
+        return idx
+
+    # cases in the order of the activation enum where they are activations, else by name
+    order = ["relu", "leaky_relu", "elu", "selu", "gelu_erf", "gelu_tanh", "sigmoid", "tanh",
+             "softplus", "silu", "mish", "hardswish"]
+    keys = sorted(rows, key=lambda k: (famorder(k), order.index(k.split("/")[1])
+                                       if k.split("/")[1] in order else len(order),
+                                       natural(k)))
+    print("| case | args | " + " | ".join(h for h, _ in runs) + " |")
+    print("|---|---|" + "---:|" * len(runs))
+    below = total = 0
+    for k in keys:
+        fam, case = k.split("/")
+        arglist = sorted(rows[k], key=natural)
+        cells = []
+        for _, med in runs:
+            vals = []
+            for a in arglist:
+                s = med.get(f"{fam}/{case}/simdgrad/{a}")
+                p = med.get(f"{fam}/{case}/{args.peer}/{a}")
+                if s and p:
+                    r = p / s
+                    total += 1
+                    below += r < 1.0
+                    vals.append(f"**{r:.2f}**" if r < 1.0 else f"{r:.2f}")
+                else:
+                    vals.append("-")
+            cells.append(" / ".join(vals))
+        if all(set(c.replace(" / ", "")) <= {"-"} for c in cells):
+            continue
+        print(f"| {k} | {' / '.join(arglist)} | " + " | ".join(cells) + " |")
+    print(f"\n{below} of {total} ratios below 1.0 (bold).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
