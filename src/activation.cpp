@@ -19,17 +19,23 @@ bool valid_kind(Activation a) {
 }
 
 // Elements per thread below which a call stays on one thread (a call splits over t threads only
-// when n >= 2 * min_per_thread). Measured (docs/bench.md, "Thread thresholds"; 2-core Xeon VM,
-// AVX-512 and AVX2, interleaved 1- and 2-thread timings): for relu, leaky_relu and hardswish
-// (memory-bound, ~8 elements/ns in L1) 2 threads win from about 32K elements with a warm OpenMP
-// pool, but waking a sleeping pool costs ~50 us on this VM, so they split only from 128K, where
-// 2 threads also win from a cold pool.
+// when n >= 2 * min_per_thread), by the cost per element. relu, leaky_relu and hardswish
+// (memory-bound, ~8 elements/ns in L1): 2 threads win from about 32K elements with a warm OpenMP
+// pool, but waking a sleeping pool costs ~50 us on the 2-core VM, so they split only from 128K,
+// where 2 threads also win from a cold pool. The transcendental functions run at 1-3 elements/ns
+// per core: 16K elements of gelu, sigmoid, softplus, silu or mish take 10-15 us on one core,
+// against 1-2 us for a warm fork/join, and oneDNN with 2 threads was measured 1.2-1.5x ahead of
+// a single-threaded simdgrad there (docs/bench.md); so they split from 16K, and elu, selu and
+// tanh (about twice as fast) from 32K.
 std::size_t min_per_thread(Activation a) {
   switch (a) {
     case Activation::relu:
     case Activation::leaky_relu:
     case Activation::hardswish: return std::size_t{1} << 16;
-    default: return std::size_t{1} << 15;
+    case Activation::elu:
+    case Activation::selu:
+    case Activation::tanh: return std::size_t{1} << 14;
+    default: return std::size_t{1} << 13;  // gelu_erf, gelu_tanh, sigmoid, softplus, silu, mish
   }
 }
 
