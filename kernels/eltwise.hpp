@@ -12,6 +12,20 @@
 /// Elements from which one driver call streams its output (2 MiB of floats).
 constexpr std::size_t kStreamElems = std::size_t{1} << 19;
 
+/// On the streamed (memory-bound) path the inputs are also prefetched this many floats (2 KiB)
+/// ahead: the hardware prefetchers stop at every 4 KiB page, and with a formula of a few dozen
+/// instructions per vector the loop otherwise waits for memory and computes in turn (measured:
+/// elu and hardswish at 16M ran at 1 / (1 / compute rate + 1 / copy rate)).
+constexpr std::size_t kPrefetchAhead = 512;
+
+/// Prefetches the cache lines of p[kPrefetchAhead .. kPrefetchAhead + 4 kW) when NT.
+template <bool NT>
+inline void prefetch4(const float* p) {
+  if constexpr (NT) {
+    for (std::size_t q = 0; q < 4 * kW; q += 16) __builtin_prefetch(p + kPrefetchAhead + q, 0, 3);
+  }
+}
+
 /// Whether out[0..n) is streamed: large, 4-byte aligned, and not one of the inputs.
 inline bool stream_output(const float* out, std::size_t n, const float* in0, const float* in1) {
   return n >= kStreamElems && out != in0 && out != in1 &&
@@ -36,6 +50,7 @@ inline void put(float* p, vf v) {
 template <bool NT, class Op>
 void eltwise_fwd_body(const Op& op, const float* x, float* y, std::size_t i, std::size_t n) {
   for (; i + 4 * kW <= n; i += 4 * kW) {
+    prefetch4<NT>(x + i);
     const vf a = load(x + i), b = load(x + i + kW), c = load(x + i + 2 * kW),
              d = load(x + i + 3 * kW);
     put<NT>(y + i, op.fwd(a));
@@ -63,6 +78,8 @@ template <bool NT, class Op>
 void eltwise_bwd_body(const Op& op, const float* x, const float* dy, float* dx, std::size_t i,
                       std::size_t n) {
   for (; i + 4 * kW <= n; i += 4 * kW) {
+    prefetch4<NT>(x + i);
+    prefetch4<NT>(dy + i);
     const vf a = load(x + i), b = load(x + i + kW), c = load(x + i + 2 * kW),
              d = load(x + i + 3 * kW);
     const vf ga = load(dy + i), gb = load(dy + i + kW), gc = load(dy + i + 2 * kW),
@@ -95,6 +112,8 @@ template <bool NT, class Op>
 void eltwise_bwd_y_body(const Op& op, const float* y, const float* dy, float* dx, std::size_t i,
                         std::size_t n) {
   for (; i + 4 * kW <= n; i += 4 * kW) {
+    prefetch4<NT>(y + i);
+    prefetch4<NT>(dy + i);
     const vf a = load(y + i), b = load(y + i + kW), c = load(y + i + 2 * kW),
              d = load(y + i + 3 * kW);
     const vf ga = load(dy + i), gb = load(dy + i + kW), gc = load(dy + i + 2 * kW),
