@@ -79,10 +79,21 @@ inline vf max_nan(vf a, vf b) {
 
 // ------------------------------------------------------------------------------ reductions
 
+/// Prefetches the cache lines of p[512 .. 512 + 2 kW) (2 KiB ahead). The reductions read one
+/// stream and compute little per element: without it the hardware prefetchers, which stop at
+/// every 4 KiB page, leave a norm over 64 MB at half the read bandwidth (measured 5.8 GB/s
+/// against a copy loop's 9-10). Blocks are consecutive pieces of a tensor, so prefetching past
+/// a block's end fetches the next block.
+inline void prefetch_ahead2(const float* p) {
+  if constexpr (kW > 1)  // (the scalar path would prefetch every other element)
+    for (std::size_t q = 0; q < 2 * kW; q += 16) __builtin_prefetch(p + 512 + q);
+}
+
 inline double sum_sq_kernel(const float* x, std::size_t n) {
   vd a0(0.0), a1(0.0), a2(0.0), a3(0.0);
   std::size_t i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
+    prefetch_ahead2(x + i);
     add_sq_d(a0, a1, load(x + i));
     add_sq_d(a2, a3, load(x + i + kW));
   }
@@ -98,6 +109,7 @@ inline double sum_abs_kernel(const float* x, std::size_t n) {
   vd a0(0.0), a1(0.0), a2(0.0), a3(0.0);
   std::size_t i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
+    prefetch_ahead2(x + i);
     add_d(a0, a1, vabs(load(x + i)));
     add_d(a2, a3, vabs(load(x + i + kW)));
   }
@@ -115,6 +127,7 @@ inline float max_abs_kernel(const float* x, std::size_t n) {
   vm nan0 = is_nan(zero), nan1 = nan0;
   std::size_t i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
+    prefetch_ahead2(x + i);
     const vf a = vabs(load(x + i)), b = vabs(load(x + i + kW));
     m0 = select(a > m0, a, m0);
     m1 = select(b > m1, b, m1);
@@ -177,6 +190,7 @@ inline void health_kernel(const float* x, std::size_t n, float threshold, Health
   while (i + 2 * kW <= n) {
     const std::size_t end = (n - i > kHealthChunk) ? i + kHealthChunk : n;
     for (; i + 2 * kW <= end; i += 2 * kW) {
+      prefetch_ahead2(x + i);
       health_step(e, load(x + i), thr);
       health_step(o, load(x + i + kW), thr);
     }
