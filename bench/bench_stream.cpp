@@ -3,8 +3,10 @@
 //   stream/copy/naive/<n>    a[i] = b[i]            bytes = 8n  (the reference for y = f(x))
 //   stream/triad/naive/<n>   a[i] = b[i] + s*c[i]   bytes = 12n (the reference for dx = g(x, dy))
 //
-// n = 4096, 16384, 262144, 1048576, 16777216 floats. Plain loops compiled with the benchmark's
-// flags (Release -O3, x86-64 baseline). From 1M elements on (arrays beyond L2) the loop is split
+// n = 4096, 16384, 262144, 802816, 1048576, 6422528, 16777216 floats (802816 and 6422528: the
+// element counts of the batch-norm benchmark's tensors, 32x512x7x7 and 32x64x56x56, so that
+// each has a copy of its own size to be judged by). Plain loops compiled with the benchmark's
+// flags (Release -O3, x86-64 baseline). From 512K elements on (arrays beyond L2) the loop is split
 // into one contiguous range per thread over simdgrad::num_threads() OpenMP threads, so that a
 // 2-thread run's reference has 2 threads too; the smaller sizes run on one thread, like
 // simdgrad's element-wise kernels do. Bytes count what the kernel reads and writes (the same
@@ -22,8 +24,8 @@
 
 namespace {
 
-constexpr std::size_t kSizes[] = {4096, 16384, 262144, 1048576, 16777216};
-constexpr std::size_t kThreadedFrom = 1048576;
+constexpr std::size_t kSizes[] = {4096, 16384, 262144, 802816, 1048576, 6422528, 16777216};
+constexpr std::size_t kThreadedFrom = 524288;
 
 struct Arrays {
   sgbench::Buffer a, b, c;
