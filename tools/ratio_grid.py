@@ -10,6 +10,9 @@ are <family>/<case>; each run is one column whose cell lists the ratios over the
 order ("1.21 / 0.98 / ..."), so a row reads across sizes and across ISA / thread settings. The
 column heading is taken from the run's context (simdgrad_isa, threads). Markdown on stdout; the
 last line counts the ratios below 1.
+
+--peer a,b,c compares with the fastest of those impls on each case (the best peer); --by-peer
+prints one table per run instead, with a column per peer.
 """
 import argparse
 import json
@@ -42,7 +45,10 @@ def load(path, mode):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("json", nargs="+")
-    ap.add_argument("--peer", required=True, help="impl to compare with (e.g. onednn)")
+    ap.add_argument("--peer", required=True,
+                    help="impl to compare with (e.g. onednn), or a comma list: the fastest of them")
+    ap.add_argument("--by-peer", action="store_true",
+                    help="one table per run, a column per peer of the --peer list")
     ap.add_argument("--family", action="append", default=[], help="family prefix (repeatable)")
     ap.add_argument("--time", choices=["real", "cpu"], default="real")
     args = ap.parse_args(argv)
@@ -72,29 +78,45 @@ def main(argv=None):
     keys = sorted(rows, key=lambda k: (famorder(k), order.index(k.split("/")[1])
                                        if k.split("/")[1] in order else len(order),
                                        natural(k)))
-    print("| case | args | " + " | ".join(h for h, _ in runs) + " |")
-    print("|---|---|" + "---:|" * len(runs))
+    peers = args.peer.split(",")
+
+    def ratio(med, fam, case, a, plist):
+        s = med.get(f"{fam}/{case}/simdgrad/{a}")
+        ts = [med[f"{fam}/{case}/{p}/{a}"] for p in plist if f"{fam}/{case}/{p}/{a}" in med]
+        return ts and s and min(ts) / s or None
+
+    if args.by_peer:
+        tables = [(h, med, [[p] for p in peers], peers) for h, med in runs]
+    else:
+        tables = [(None, None, None, None)]
     below = total = 0
-    for k in keys:
-        fam, case = k.split("/")
-        arglist = sorted(rows[k], key=natural)
-        cells = []
-        for _, med in runs:
-            vals = []
-            for a in arglist:
-                s = med.get(f"{fam}/{case}/simdgrad/{a}")
-                p = med.get(f"{fam}/{case}/{args.peer}/{a}")
-                if s and p:
-                    r = p / s
-                    total += 1
-                    below += r < 1.0
-                    vals.append(f"**{r:.2f}**" if r < 1.0 else f"{r:.2f}")
-                else:
-                    vals.append("-")
-            cells.append(" / ".join(vals))
-        if all(set(c.replace(" / ", "")) <= {"-"} for c in cells):
-            continue
-        print(f"| {k} | {' / '.join(arglist)} | " + " | ".join(cells) + " |")
+    for head, tmed, cols, colnames in tables:
+        if head is None:
+            colnames = [h for h, _ in runs]
+            cols = [(med, peers) for _, med in runs]
+        else:
+            print(f"\n{head}\n")
+            cols = [(tmed, c) for c in cols]
+        print("| case | args | " + " | ".join(colnames) + " |")
+        print("|---|---|" + "---:|" * len(cols))
+        for k in keys:
+            fam, case = k.split("/")
+            arglist = sorted(rows[k], key=natural)
+            cells = []
+            for med, plist in cols:
+                vals = []
+                for a in arglist:
+                    r = ratio(med, fam, case, a, plist)
+                    if r:
+                        total += 1
+                        below += r < 1.0
+                        vals.append(f"**{r:.2f}**" if r < 1.0 else f"{r:.2f}")
+                    else:
+                        vals.append("-")
+                cells.append(" / ".join(vals))
+            if all(set(c.replace(" / ", "")) <= {"-"} for c in cells):
+                continue
+            print(f"| {k} | {' / '.join(arglist)} | " + " | ".join(cells) + " |")
     print(f"\n{below} of {total} ratios below 1.0 (bold).")
     return 0
 
