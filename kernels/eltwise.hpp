@@ -74,72 +74,51 @@ void eltwise_fwd(const Op& op, const float* x, float* y, std::size_t n) {
   }
 }
 
-template <bool NT, class Op>
-void eltwise_bwd_body(const Op& op, const float* x, const float* dy, float* dx, std::size_t i,
-                      std::size_t n) {
+/// The backward drivers' body: out = f(u, dy) with u = x or y, on [i, n).
+template <bool NT, class F>
+void eltwise_binary_body(const F& f, const float* u, const float* dy, float* dx, std::size_t i,
+                         std::size_t n) {
   for (; i + 4 * kW <= n; i += 4 * kW) {
-    prefetch4<NT>(x + i);
+    prefetch4<NT>(u + i);
     prefetch4<NT>(dy + i);
-    const vf a = load(x + i), b = load(x + i + kW), c = load(x + i + 2 * kW),
-             d = load(x + i + 3 * kW);
+    const vf a = load(u + i), b = load(u + i + kW), c = load(u + i + 2 * kW),
+             d = load(u + i + 3 * kW);
     const vf ga = load(dy + i), gb = load(dy + i + kW), gc = load(dy + i + 2 * kW),
              gd = load(dy + i + 3 * kW);
-    put<NT>(dx + i, op.bwd(a, ga));
-    put<NT>(dx + i + kW, op.bwd(b, gb));
-    put<NT>(dx + i + 2 * kW, op.bwd(c, gc));
-    put<NT>(dx + i + 3 * kW, op.bwd(d, gd));
+    put<NT>(dx + i, f(a, ga));
+    put<NT>(dx + i + kW, f(b, gb));
+    put<NT>(dx + i + 2 * kW, f(c, gc));
+    put<NT>(dx + i + 3 * kW, f(d, gd));
   }
-  for (; i + kW <= n; i += kW) put<NT>(dx + i, op.bwd(load(x + i), load(dy + i)));
+  for (; i + kW <= n; i += kW) put<NT>(dx + i, f(load(u + i), load(dy + i)));
   if (i < n) {
     const std::size_t k = n - i;
-    store_partial(dx + i, op.bwd(load_partial(x + i, k), load_partial(dy + i, k)), k);
+    store_partial(dx + i, f(load_partial(u + i, k), load_partial(dy + i, k)), k);
   }
 }
 
+template <class F>
+void eltwise_binary(const F& f, const float* u, const float* dy, float* dx, std::size_t n) {
+  if (stream_output(dx, n, u, dy)) {
+    const std::size_t h = align_head(dx);
+    if (h) store_partial(dx, f(load_partial(u, h), load_partial(dy, h)), h);
+    eltwise_binary_body<true>(f, u, dy, dx, h, n);
+    stream_fence();
+  } else {
+    eltwise_binary_body<false>(f, u, dy, dx, 0, n);
+  }
+}
+
+/// dx = dy f'(x).
 template <class Op>
 void eltwise_bwd(const Op& op, const float* x, const float* dy, float* dx, std::size_t n) {
-  if (stream_output(dx, n, x, dy)) {
-    const std::size_t h = align_head(dx);
-    if (h) store_partial(dx, op.bwd(load_partial(x, h), load_partial(dy, h)), h);
-    eltwise_bwd_body<true>(op, x, dy, dx, h, n);
-    stream_fence();
-  } else {
-    eltwise_bwd_body<false>(op, x, dy, dx, 0, n);
-  }
+  eltwise_binary([&op](vf a, vf g) { return op.bwd(a, g); }, x, dy, dx, n);
 }
 
-template <bool NT, class Op>
-void eltwise_bwd_y_body(const Op& op, const float* y, const float* dy, float* dx, std::size_t i,
-                        std::size_t n) {
-  for (; i + 4 * kW <= n; i += 4 * kW) {
-    prefetch4<NT>(y + i);
-    prefetch4<NT>(dy + i);
-    const vf a = load(y + i), b = load(y + i + kW), c = load(y + i + 2 * kW),
-             d = load(y + i + 3 * kW);
-    const vf ga = load(dy + i), gb = load(dy + i + kW), gc = load(dy + i + 2 * kW),
-             gd = load(dy + i + 3 * kW);
-    put<NT>(dx + i, op.bwd_y(a, ga));
-    put<NT>(dx + i + kW, op.bwd_y(b, gb));
-    put<NT>(dx + i + 2 * kW, op.bwd_y(c, gc));
-    put<NT>(dx + i + 3 * kW, op.bwd_y(d, gd));
-  }
-  for (; i + kW <= n; i += kW) put<NT>(dx + i, op.bwd_y(load(y + i), load(dy + i)));
-  if (i < n) {
-    const std::size_t k = n - i;
-    store_partial(dx + i, op.bwd_y(load_partial(y + i, k), load_partial(dy + i, k)), k);
-  }
-}
-
+/// dx = dy f'(x) from y = f(x).
 template <class Op>
 void eltwise_bwd_y(const Op& op, const float* y, const float* dy, float* dx, std::size_t n) {
-  if (stream_output(dx, n, y, dy)) {
-    const std::size_t h = align_head(dx);
-    if (h) store_partial(dx, op.bwd_y(load_partial(y, h), load_partial(dy, h)), h);
-    eltwise_bwd_y_body<true>(op, y, dy, dx, h, n);
-    stream_fence();
-  } else {
-    eltwise_bwd_y_body<false>(op, y, dy, dx, 0, n);
-  }
+  eltwise_binary([&op](vf a, vf g) { return op.bwd_y(a, g); }, y, dy, dx, n);
 }
 
 // Table entry points: build the Op from alpha, run the driver.
