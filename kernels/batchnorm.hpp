@@ -38,25 +38,6 @@ inline std::size_t bn_prefetch_rows(std::size_t ld) {
   return kBnPf ? (kBnPf + ld - 1) / ld : 0;
 }
 
-/// The first k (< kW) lanes at p; on AVX2 one masked load/store instead of simd.hpp's copy
-/// through a stack buffer (NCHW planes of 49 values end in such a tail).
-inline vf bn_load_partial(const float* p, std::size_t k) {
-#if defined(SIMDGRAD_ISA_AVX2)
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), lanes));
-#else
-  return load_partial(p, k);
-#endif
-}
-inline void bn_store_partial(float* p, vf v, std::size_t k) {
-#if defined(SIMDGRAD_ISA_AVX2)
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), lanes), v);
-#else
-  store_partial(p, v, k);
-#endif
-}
-
 /// Sum of the lanes of v, widened to double, in lane order.
 inline double bn_lanes_sum(vf v) {
   alignas(64) float buf[kW];
@@ -91,9 +72,9 @@ inline vf bn_grad(const float* dy, const float* ry, const std::uint8_t* mk, std:
 template <int R>
 inline vf bn_grad_partial(const float* dy, const float* ry, const std::uint8_t* mk, std::size_t i,
                           std::size_t k) {
-  const vf g = bn_load_partial(dy + i, k);
+  const vf g = load_partial(dy + i, k);
   if constexpr (R == kBnReluY) {
-    return ReluOp().bwd_y(bn_load_partial(ry + i, k), g);
+    return ReluOp().bwd_y(load_partial(ry + i, k), g);
   } else if constexpr (R == kBnReluMask) {
     return ReluOp().bwd_y(select(load_mask_u8_partial(mk + i, k), splat(1.0f), splat(0.0f)), g);
   } else {
@@ -137,20 +118,12 @@ inline void bn_stats_planes(const float* x, std::size_t planes, std::size_t stri
     i += rest * kW;
     if (i < len) {
       const std::size_t k = len - i;
-      const vf t = select(mask_first(k), bn_load_partial(xp + i, k) - K, z);
+      const vf t = select(mask_first(k), load_partial(xp + i, k) - K, z);
       a3 += t, q3 = fmadd(t, t, q3);
     }
   }
   out[0] = bn_lanes_sum((a0 + a1) + (a2 + a3));
   out[1] = bn_lanes_sum((q0 + q1) + (q2 + q3));
-}
-
-template <bool NT>
-inline void bn_store(float* p, vf v) {
-  if constexpr (NT)
-    store_stream(p, v);
-  else
-    store(p, v);
 }
 
 template <bool Relu, bool Mask, bool NT = false>
@@ -171,8 +144,8 @@ void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t 
       bn_prefetch(xp + i, xp + len, 4 * kW);
       const vf r0 = f(load(xp + i)), r1 = f(load(xp + i + kW));
       const vf r2 = f(load(xp + i + 2 * kW)), r3 = f(load(xp + i + 3 * kW));
-      bn_store<NT>(yp + i, r0), bn_store<NT>(yp + i + kW, r1);
-      bn_store<NT>(yp + i + 2 * kW, r2), bn_store<NT>(yp + i + 3 * kW, r3);
+      store_maybe_stream<NT>(yp + i, r0), store_maybe_stream<NT>(yp + i + kW, r1);
+      store_maybe_stream<NT>(yp + i + 2 * kW, r2), store_maybe_stream<NT>(yp + i + 3 * kW, r3);
       if constexpr (Mask) {
         store_mask_u8(mp + i, r0 > z), store_mask_u8(mp + i + kW, r1 > z);
         store_mask_u8(mp + i + 2 * kW, r2 > z), store_mask_u8(mp + i + 3 * kW, r3 > z);
@@ -180,13 +153,13 @@ void bn_norm_planes_t(const float* x, float* y, std::uint8_t* mask, std::size_t 
     }
     for (; i + kW <= len; i += kW) {
       const vf r = f(load(xp + i));
-      bn_store<NT>(yp + i, r);
+      store_maybe_stream<NT>(yp + i, r);
       if constexpr (Mask) store_mask_u8(mp + i, r > z);
     }
     if (i < len) {
       const std::size_t k = len - i;
-      const vf r = f(bn_load_partial(xp + i, k));
-      bn_store_partial(yp + i, r, k);
+      const vf r = f(load_partial(xp + i, k));
+      store_partial(yp + i, r, k);
       if constexpr (Mask) store_mask_u8_partial(mp + i, r > z, k);
     }
   }
@@ -250,7 +223,7 @@ void bn_bwd_reduce_planes_t(const float* x, const float* dy, const float* ry,
     }
     if (i < len) {
       const std::size_t k = len - i;
-      const vf t = select(mask_first(k), bn_load_partial(xp + i, k) - vmn, z);
+      const vf t = select(mask_first(k), load_partial(xp + i, k) - vmn, z);
       const vf d = bn_grad_partial<R>(dp, rp, mp, i, k);
       g1 += d, gx1 = fmadd(d, t, gx1), x1 += t;
     }
@@ -290,15 +263,15 @@ void bn_bwd_dx_planes_t(const float* x, const float* dy, const float* ry, const 
       if constexpr (R == kBnReluY) bn_prefetch(rp + i, rp + len, 2 * kW);
       const vf r0 = f(load(xp + i), bn_grad<R>(dp, rp, mp, i));
       const vf r1 = f(load(xp + i + kW), bn_grad<R>(dp, rp, mp, i + kW));
-      bn_store<NT>(op + i, r0), bn_store<NT>(op + i + kW, r1);
+      store_maybe_stream<NT>(op + i, r0), store_maybe_stream<NT>(op + i + kW, r1);
     }
     if (i + kW <= len) {
-      bn_store<NT>(op + i, f(load(xp + i), bn_grad<R>(dp, rp, mp, i)));
+      store_maybe_stream<NT>(op + i, f(load(xp + i), bn_grad<R>(dp, rp, mp, i)));
       i += kW;
     }
     if (i < len) {
       const std::size_t k = len - i;
-      bn_store_partial(op + i, f(bn_load_partial(xp + i, k), bn_grad_partial<R>(dp, rp, mp, i, k)), k);
+      store_partial(op + i, f(load_partial(xp + i, k), bn_grad_partial<R>(dp, rp, mp, i, k)), k);
     }
   }
   if constexpr (NT) stream_fence();
@@ -338,7 +311,7 @@ void bn_stats_rows_group(const float* x, std::size_t rows, std::size_t ld, std::
                          double* s1, double* s2) {
   vf K[G], a[G], q[G];
   for (std::size_t g = 0; g < G; ++g) {
-    K[g] = k == kW ? load(x + g * kW) : bn_load_partial(x + g * kW, k);
+    K[g] = k == kW ? load(x + g * kW) : load_partial(x + g * kW, k);
     a[g] = splat(0.0f), q[g] = splat(0.0f);
   }
   const std::size_t pfr = bn_prefetch_rows(ld);
@@ -347,7 +320,7 @@ void bn_stats_rows_group(const float* x, std::size_t rows, std::size_t ld, std::
     if (pfr && r + pfr < rows)
       for (std::size_t g = 0; g < G; ++g) __builtin_prefetch(xr + pfr * ld + g * kW);
     for (std::size_t g = 0; g < G; ++g) {
-      const vf v = k == kW ? load(xr + g * kW) : bn_load_partial(xr + g * kW, k);
+      const vf v = k == kW ? load(xr + g * kW) : load_partial(xr + g * kW, k);
       const vf t = v - K[g];  // lanes past k: 0 - 0
       a[g] += t;
       q[g] = fmadd(t, t, q[g]);
@@ -375,7 +348,7 @@ inline void bn_stats_rows_wide(const float* x, std::size_t rows, std::size_t ld,
     const std::size_t nv = nc / kW, k = nc % kW;  // whole vectors, lanes of a partial one
     vf K[kBnSweep + 1], a[kBnSweep + 1], q[kBnSweep + 1];
     for (std::size_t v = 0; v < nv; ++v) K[v] = load(x + j0 + v * kW);
-    if (k) K[nv] = bn_load_partial(x + j0 + nv * kW, k);
+    if (k) K[nv] = load_partial(x + j0 + nv * kW, k);
     for (std::size_t v = 0; v < nv + (k ? 1 : 0); ++v) a[v] = splat(0.0f), q[v] = splat(0.0f);
     for (std::size_t r = 0; r < rows; ++r) {
       const float* xr = x + r * ld + j0;
@@ -387,7 +360,7 @@ inline void bn_stats_rows_wide(const float* x, std::size_t rows, std::size_t ld,
         q[v] = fmadd(t, t, q[v]);
       }
       if (k) {
-        const vf t = bn_load_partial(xr + nv * kW, k) - K[nv];
+        const vf t = load_partial(xr + nv * kW, k) - K[nv];
         a[nv] += t;
         q[nv] = fmadd(t, t, q[nv]);
       }
@@ -433,21 +406,21 @@ void bn_norm_rows_t(const float* x, float* y, std::uint8_t* mask, std::size_t ro
     std::size_t j = 0;
     for (; j + 2 * kW <= nch; j += 2 * kW) {
       const vf r0 = f(load(xr + j), j), r1 = f(load(xr + j + kW), j + kW);
-      bn_store<NT>(yr + j, r0), bn_store<NT>(yr + j + kW, r1);
+      store_maybe_stream<NT>(yr + j, r0), store_maybe_stream<NT>(yr + j + kW, r1);
       if constexpr (Mask) store_mask_u8(mr + j, r0 > z), store_mask_u8(mr + j + kW, r1 > z);
     }
     if (j + kW <= nch) {
       const vf r0 = f(load(xr + j), j);
-      bn_store<NT>(yr + j, r0);
+      store_maybe_stream<NT>(yr + j, r0);
       if constexpr (Mask) store_mask_u8(mr + j, r0 > z);
       j += kW;
     }
     if (j < nch) {
       const std::size_t k = nch - j;
-      const vf v = bn_load_partial(xr + j, k);
-      vf r0 = fmadd(v - bn_load_partial(m + j, k), bn_load_partial(a + j, k), bn_load_partial(b + j, k));
+      const vf v = load_partial(xr + j, k);
+      vf r0 = fmadd(v - load_partial(m + j, k), load_partial(a + j, k), load_partial(b + j, k));
       if constexpr (Relu) r0 = ReluOp().fwd(r0);
-      bn_store_partial(yr + j, r0, k);
+      store_partial(yr + j, r0, k);
       if constexpr (Mask) store_mask_u8_partial(mr + j, r0 > z, k);
     }
   }
@@ -480,7 +453,7 @@ void bn_bwd_reduce_rows_group(const float* x, const float* dy, const float* ry,
                               double* sx) {
   vf M[G], g[G], gx[G], xs[G];
   for (std::size_t v = 0; v < G; ++v) {
-    M[v] = k == kW ? load(m + v * kW) : bn_load_partial(m + v * kW, k);
+    M[v] = k == kW ? load(m + v * kW) : load_partial(m + v * kW, k);
     g[v] = splat(0.0f), gx[v] = splat(0.0f), xs[v] = splat(0.0f);
   }
   const vm in = mask_first(k);
@@ -500,7 +473,7 @@ void bn_bwd_reduce_rows_group(const float* x, const float* dy, const float* ry,
         t = load(x + i) - M[v];
         d = bn_grad<R>(dy, ry, mk, i);
       } else {
-        t = select(in, bn_load_partial(x + i, k) - M[v], splat(0.0f));
+        t = select(in, load_partial(x + i, k) - M[v], splat(0.0f));
         d = bn_grad_partial<R>(dy, ry, mk, i, k);
       }
       g[v] += d;
@@ -564,16 +537,16 @@ void bn_bwd_dx_rows_t(const float* x, const float* dy, const float* ry, const st
     for (; j + kW <= nch; j += kW) {
       const std::size_t i = o + j;
       const vf g = bn_grad<R>(dy, ry, mk, i);
-      bn_store<NT>(dx + i, fmadd(load(x + i) - load(m + j), load(bx + j),
+      store_maybe_stream<NT>(dx + i, fmadd(load(x + i) - load(m + j), load(bx + j),
                                  fmadd(g, load(bg + j), load(c + j))));
     }
     if (j < nch) {
       const std::size_t k = nch - j, i = o + j;
       const vf g = bn_grad_partial<R>(dy, ry, mk, i, k);
-      const vf t = bn_load_partial(x + i, k) - bn_load_partial(m + j, k);
-      bn_store_partial(dx + i,
-                    fmadd(t, bn_load_partial(bx + j, k),
-                          fmadd(g, bn_load_partial(bg + j, k), bn_load_partial(c + j, k))),
+      const vf t = load_partial(x + i, k) - load_partial(m + j, k);
+      store_partial(dx + i,
+                    fmadd(t, load_partial(bx + j, k),
+                          fmadd(g, load_partial(bg + j, k), load_partial(c + j, k))),
                     k);
     }
   }

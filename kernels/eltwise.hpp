@@ -12,18 +12,13 @@
 /// Elements from which one driver call streams its output (2 MiB of floats).
 constexpr std::size_t kStreamElems = std::size_t{1} << 19;
 
-/// On the streamed (memory-bound) path the inputs are also prefetched this many floats (2 KiB)
-/// ahead: the hardware prefetchers stop at every 4 KiB page, and with a formula of a few dozen
-/// instructions per vector the loop otherwise waits for memory and computes in turn (measured:
-/// elu and hardswish at 16M ran at 1 / (1 / compute rate + 1 / copy rate)).
-constexpr std::size_t kPrefetchAhead = 512;
-
-/// Prefetches the cache lines of p[kPrefetchAhead .. kPrefetchAhead + 4 kW) when NT.
+/// On the streamed (memory-bound) path the inputs are also prefetched (simd.hpp prefetch_ahead,
+/// 2 KiB ahead): with a formula of a few dozen instructions per vector the loop otherwise waits
+/// for memory and computes in turn (measured: elu and hardswish at 16M ran at
+/// 1 / (1 / compute rate + 1 / copy rate)).
 template <bool NT>
 inline void prefetch4(const float* p) {
-  if constexpr (NT) {
-    for (std::size_t q = 0; q < 4 * kW; q += 16) __builtin_prefetch(p + kPrefetchAhead + q, 0, 3);
-  }
+  if constexpr (NT) prefetch_ahead(p, 4 * kW);
 }
 
 /// Whether out[0..n) is streamed: large, 4-byte aligned, and not one of the inputs.
@@ -38,27 +33,18 @@ inline std::size_t align_head(const float* out) {
   return mis ? kW - mis : 0;
 }
 
-/// A whole-vector store: non-temporal (p aligned to the vector size) or plain.
-template <bool NT>
-inline void put(float* p, vf v) {
-  if constexpr (NT)
-    store_stream(p, v);
-  else
-    store(p, v);
-}
-
 template <bool NT, class Op>
 void eltwise_fwd_body(const Op& op, const float* x, float* y, std::size_t i, std::size_t n) {
   for (; i + 4 * kW <= n; i += 4 * kW) {
     prefetch4<NT>(x + i);
     const vf a = load(x + i), b = load(x + i + kW), c = load(x + i + 2 * kW),
              d = load(x + i + 3 * kW);
-    put<NT>(y + i, op.fwd(a));
-    put<NT>(y + i + kW, op.fwd(b));
-    put<NT>(y + i + 2 * kW, op.fwd(c));
-    put<NT>(y + i + 3 * kW, op.fwd(d));
+    store_maybe_stream<NT>(y + i, op.fwd(a));
+    store_maybe_stream<NT>(y + i + kW, op.fwd(b));
+    store_maybe_stream<NT>(y + i + 2 * kW, op.fwd(c));
+    store_maybe_stream<NT>(y + i + 3 * kW, op.fwd(d));
   }
-  for (; i + kW <= n; i += kW) put<NT>(y + i, op.fwd(load(x + i)));
+  for (; i + kW <= n; i += kW) store_maybe_stream<NT>(y + i, op.fwd(load(x + i)));
   if (i < n) store_partial(y + i, op.fwd(load_partial(x + i, n - i)), n - i);
 }
 
@@ -85,12 +71,12 @@ void eltwise_binary_body(const F& f, const float* u, const float* dy, float* dx,
              d = load(u + i + 3 * kW);
     const vf ga = load(dy + i), gb = load(dy + i + kW), gc = load(dy + i + 2 * kW),
              gd = load(dy + i + 3 * kW);
-    put<NT>(dx + i, f(a, ga));
-    put<NT>(dx + i + kW, f(b, gb));
-    put<NT>(dx + i + 2 * kW, f(c, gc));
-    put<NT>(dx + i + 3 * kW, f(d, gd));
+    store_maybe_stream<NT>(dx + i, f(a, ga));
+    store_maybe_stream<NT>(dx + i + kW, f(b, gb));
+    store_maybe_stream<NT>(dx + i + 2 * kW, f(c, gc));
+    store_maybe_stream<NT>(dx + i + 3 * kW, f(d, gd));
   }
-  for (; i + kW <= n; i += kW) put<NT>(dx + i, f(load(u + i), load(dy + i)));
+  for (; i + kW <= n; i += kW) store_maybe_stream<NT>(dx + i, f(load(u + i), load(dy + i)));
   if (i < n) {
     const std::size_t k = n - i;
     store_partial(dx + i, f(load_partial(u + i, k), load_partial(dy + i, k)), k);

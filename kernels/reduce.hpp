@@ -85,8 +85,7 @@ inline vf max_nan(vf a, vf b) {
 /// against a copy loop's 9-10). Blocks are consecutive pieces of a tensor, so prefetching past
 /// a block's end fetches the next block.
 inline void prefetch_ahead2(const float* p) {
-  if constexpr (kW > 1)  // (the scalar path would prefetch every other element)
-    for (std::size_t q = 0; q < 2 * kW; q += 16) __builtin_prefetch(p + 512 + q);
+  if constexpr (kW > 1) prefetch_ahead(p, 2 * kW);  // (scalar: not every other element)
 }
 
 inline double sum_sq_kernel(const float* x, std::size_t n) {

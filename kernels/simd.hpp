@@ -100,6 +100,10 @@ inline vf splat(float s) { return vf(s); }
 inline vf load_partial(const float* p, std::size_t k) {
 #if defined(SIMDGRAD_ISA_AVX512)
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << k) - 1u), p);
+#elif defined(SIMDGRAD_ISA_AVX2)
+  // one masked load (masked-off lanes read as 0 and never fault), not a copy through the stack
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), lanes));
 #else
   alignas(64) float buf[kW] = {};
   for (std::size_t i = 0; i < k; ++i) buf[i] = p[i];
@@ -109,6 +113,9 @@ inline vf load_partial(const float* p, std::size_t k) {
 inline void store_partial(float* p, vf v, std::size_t k) {
 #if defined(SIMDGRAD_ISA_AVX512)
   _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << k) - 1u), v);
+#elif defined(SIMDGRAD_ISA_AVX2)
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), lanes), v);
 #else
   alignas(64) float buf[kW];
   v.store_aligned(buf);
@@ -280,6 +287,24 @@ inline void stream_fence() {
 #if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2) || defined(SIMDGRAD_ISA_SSE2)
   _mm_sfence();
 #endif
+}
+
+/// A whole-vector store, non-temporal when NT (then p is aligned to the vector size).
+template <bool NT>
+inline void store_maybe_stream(float* p, vf v) {
+  if constexpr (NT)
+    store_stream(p, v);
+  else
+    store(p, v);
+}
+
+/// Software prefetch distance of the streaming loops: 2 KiB. The hardware prefetchers stop at
+/// every 4 KiB page; a prefetch this far ahead keeps a sequential stream going across pages.
+constexpr std::size_t kPrefetchFloats = 512;
+
+/// Prefetches the cache lines of p[kPrefetchFloats .. kPrefetchFloats + floats) (never faults).
+inline void prefetch_ahead(const float* p, std::size_t floats) {
+  for (std::size_t q = 0; q < floats; q += 16) __builtin_prefetch(p + kPrefetchFloats + q);
 }
 
 // ---------------------------------------------------------------------------------------------
