@@ -11,23 +11,14 @@ are what each case counts it must move (bench/bench_optimizer.cpp); the stream l
 (triad) or 8 (copy) bytes per element, without the write-allocate traffic.
 """
 import argparse
-import json
-import re
 import sys
+
+from bench_json import load_medians
 
 
 def load(path):
-    with open(path) as f:
-        d = json.load(f)
-    ctx = d.get("context", {})
-    rates = {}
-    for b in d["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        name = re.sub(r"/(real_time|process_time)$", "", b.get("run_name", b["name"]))
-        if "bytes_per_second" in b:
-            rates[name] = b["bytes_per_second"]
-    return f"{ctx.get('simdgrad_isa', '?')} {ctx.get('threads', '?')}T", rates
+    head, med = load_medians(path)
+    return head, {k: v["bytes_per_second"] for k, v in med.items() if "bytes_per_second" in v}
 
 
 def main(argv=None):

@@ -11,9 +11,9 @@ the channel is re-read from L2), NHWC and NC 3 (x twice, y); forward inference 2
 (8 bytes per element) at the smallest n' >= the tensor's element count, so that a tensor that
 fits in L2 is compared with a copy that fits too. Markdown on stdout.
 """
-import json
-import re
 import sys
+
+from bench_json import load_medians, seconds
 
 TRANSFERS = {
     ("batchnorm_fwd_train", "nchw"): 2, ("batchnorm_fwd_train", "nhwc"): 3,
@@ -25,16 +25,8 @@ TRANSFERS = {
 
 
 def medians(path):
-    with open(path) as f:
-        d = json.load(f)
-    out = {}
-    for b in d["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        name = re.sub(r"/(real_time|process_time)$", "", b.get("run_name", b["name"]))
-        out[name] = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-    ctx = d.get("context", {})
-    return f"{ctx.get('simdgrad_isa', '?')} {ctx.get('threads', '?')}T", out
+    head, med = load_medians(path)
+    return head, {k: seconds(v) for k, v in med.items()}
 
 
 def main(argv):

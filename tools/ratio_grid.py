@@ -15,9 +15,10 @@ last line counts the ratios below 1.
 prints one table per run instead, with a column per peer.
 """
 import argparse
-import json
 import re
 import sys
+
+from bench_json import load_medians, seconds
 
 
 def natural(s):
@@ -25,21 +26,8 @@ def natural(s):
 
 
 def load(path, mode):
-    with open(path) as f:
-        d = json.load(f)
-    ctx = d.get("context", {})
-    med = {}
-    for b in d["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        name = b["run_name"] if "run_name" in b else b["name"]
-        name = re.sub(r"/(real_time|process_time)$", "", name)
-        t = b["cpu_time" if mode == "cpu" else "real_time"]
-        # plain (non-aggregate) rows only where no median exists for the name
-        if b.get("run_type") == "aggregate" or name not in med:
-            med[name] = t
-    head = f"{ctx.get('simdgrad_isa', '?')} {ctx.get('threads', '?')}T"
-    return head, med
+    head, med = load_medians(path)
+    return head, {k: seconds(v, mode) for k, v in med.items()}
 
 
 def main(argv=None):
