@@ -1,6 +1,6 @@
 // GEMM block driver (the BLIS loops) and the column sums.
 // Included inside the ISA namespace after simd.hpp, gemm_microkernel.hpp, gemm_pack.hpp and
-// gemm_epilogue.hpp. Needs, from the including TU: constants kMR, kNV, kKC, kMC, kNC, the
+// gemm_epilogue.hpp. Needs, from the including TU: constants kMR, kNV, kKC, the
 // microkernel picker ukr_for(format, wide, r), wide_v(r), and epilogue_fn(act).
 
 /// C block = beta * C (beta = 0: zeros, C not read): the product is empty (k = 0 or alpha = 0).
@@ -32,9 +32,13 @@ struct GemmEpilogueCall {
   }
 };
 
+/// Up to this many row tiles, B is read in place (see src/gemm.cpp) and walked panel by panel.
+constexpr std::size_t kFewRowTiles = 4;
+
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
-  constexpr std::size_t MR = kMR, NR = kNV * kW, KC = kKC, MC = kMC, NC = kNC;
+  constexpr std::size_t MR = kMR, NR = kNV * kW, KC = kKC;
+  const std::size_t MC = g.mc, NC = g.nc;  // chosen per CPU by src/gemm.cpp (not in the formula)
   if (m0 >= m1 || n0 >= n1) return;
   GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
   if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
@@ -146,9 +150,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     return;
   }
 
-  const std::size_t ncp = (NC + NR - 1) / NR * NR;
   float* const wa = ws;                        // MC x KC
-  float* const wb = ws + MC * KC;              // KC x ncp
+  float* const wb = ws + MC * KC;              // KC x NC (NC a multiple of NR)
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
   const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
@@ -184,9 +187,81 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                             static_cast<std::ptrdiff_t>(jc) * g.b_cs;
         // Full column panels are read in place when allowed; the rest is packed.
         const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
+        // A few row tiles over packed B: each panel is packed just before its tiles use it
+        // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
+        // into L2 as they compute, so that reading B from memory overlaps the arithmetic
+        // instead of preceding it (a whole packed block would cost a memory-bound pass first).
+        if (n_inplace == 0 && mb > MR && mb <= kFewRowTiles * MR &&
+            (g.b_cs == 1 || g.b_rs == 1)) {
+          GemmTileStore st{NR, g.alpha, g.beta, mode};
+          // The next panel's source as a walk of units of NR floats: its kb rows (B row-major),
+          // or its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major).
+          const bool rows = g.b_cs == 1;
+          const std::size_t units = rows ? kb : NR * ((kb + NR - 1) / NR);
+          const std::size_t tiles = (mb + MR - 1) / MR;
+          const std::size_t per_tile = (units + tiles - 1) / tiles;
+          st.pf_every = kb / per_tile > 0 ? kb / per_tile : 1;
+          st.pf_rs = rows ? g.b_rs : g.b_cs;
+          st.pf_wrap = rows ? units + 1 : NR;
+          st.pf_jump = rows ? 0 : static_cast<std::ptrdiff_t>(NR) - static_cast<std::ptrdiff_t>(NR - 1) * g.b_cs;
+          for (std::size_t jr = 0; jr < nb; jr += NR) {
+            const std::size_t w = nb - jr < NR ? nb - jr : NR;
+            gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs, kb,
+                        w, NR);
+            st.ncols = w;
+            const float* next = nullptr;
+            if (jr + NR < nb) next = bblk + static_cast<std::ptrdiff_t>(jr + NR) * g.b_cs;
+            else if (jc + NC < n1)
+              next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
+                     static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
+            for (std::size_t ir = 0, t = 0; ir < mb; ir += MR, ++t) {
+              const std::size_t r = mb - ir < MR ? mb - ir : MR;
+              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
+                                          : wa + ir * KC;
+              float* ct = g.c + (ic + ir) * ldc + jc + jr;
+              // Tile t prefetches units [t*per_tile, (t+1)*per_tile), one every pf_every steps.
+              const std::size_t u0 = t * per_tile;
+              st.pf = nullptr;
+              if (next && u0 < units) {
+                if (rows) {
+                  st.pf = next + static_cast<std::ptrdiff_t>(u0) * g.b_rs;
+                  st.pf_left = units + 1;
+                } else {
+                  st.pf = next + static_cast<std::ptrdiff_t>(u0 % NR) * g.b_cs +
+                          static_cast<std::ptrdiff_t>(u0 / NR * NR);
+                  st.pf_left = NR - u0 % NR;
+                }
+              }
+              const GemmUkrFn uk = st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r);
+              uk(kb, ap, a_rt, wb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+            }
+          }
+          continue;
+        }
         if (n_inplace < nb)
           gemm_pack_b(wb + n_inplace * kb, bblk + static_cast<std::ptrdiff_t>(n_inplace) * g.b_cs,
                       g.b_rs, g.b_cs, kb, nb - n_inplace, NR);
+        // A few row tiles over B read in place: column panel outer, row tiles inner, so that
+        // each panel of B comes from memory once and the next tiles find it in L1/L2.
+        if (n_inplace > 0 && mb > MR && mb <= kFewRowTiles * MR) {
+          GemmTileStore st{NR, g.alpha, g.beta, mode};
+          for (std::size_t jr = 0; jr < nb; jr += NR) {
+            const std::size_t w = nb - jr < NR ? nb - jr : NR;
+            st.ncols = w;
+            for (std::size_t ir = 0; ir < mb; ir += MR) {
+              const std::size_t r = mb - ir < MR ? mb - ir : MR;
+              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
+                                          : wa + ir * KC;
+              float* ct = g.c + (ic + ir) * ldc + jc + jr;
+              const GemmUkrFn uk = ukr_for(afmt, false, r);
+              if (jr < n_inplace) uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+              else uk(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+            }
+          }
+          continue;
+        }
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t r = mb - ir < MR ? mb - ir : MR;
           const GemmUkrFn uk = ukr_for(afmt, false, r);

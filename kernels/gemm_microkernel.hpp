@@ -26,9 +26,17 @@ struct GemmTileStore {
   std::size_t ncols;
   float alpha, beta;
   int mode;
+  // Second prefetch stream (kernels instantiated with PF = true only): the source of the B
+  // panel the driver packs next, brought into L2 while this tile computes. Every pf_every-th
+  // k step prefetches the V*kW floats at pf, then advances pf by pf_rs, or by pf_jump once
+  // every pf_wrap advances (the first wrap after pf_left advances): a walk over the rows of
+  // the next panel's source (rows of B), or over its columns chunk by chunk (B transposed).
+  const float* pf = nullptr;
+  std::ptrdiff_t pf_rs = 0, pf_jump = 0;
+  std::size_t pf_wrap = 1, pf_left = 1, pf_every = 1;
 };
 
-template <int R, int V, int ARS, int ACS>
+template <int R, int V, int ARS, int ACS, bool PF = false>
 void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
               const float* __restrict b,
               std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
@@ -49,11 +57,31 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // Every cache line of the B row kAhead steps ahead (B is streamed; read in place it is
   // strided by ldb, which the hardware prefetchers follow poorly).
   constexpr std::ptrdiff_t kAhead = 16;
+  const float* pf = PF ? st->pf : nullptr;
+  const std::ptrdiff_t pf_rs = PF ? st->pf_rs : 0, pf_jump = PF ? st->pf_jump : 0;
+  const std::size_t pf_wrap = PF ? st->pf_wrap : 1, pf_every = PF ? st->pf_every : 1;
+  std::size_t pf_left = PF ? st->pf_left : 1, pf_tick = pf_every;
 #pragma GCC unroll 2
   for (std::size_t p = 0; p < kb; ++p) {
 #pragma GCC unroll 16
     for (int q = 0; q < V * static_cast<int>(kW); q += 16)
       __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
+    __builtin_prefetch(b + kAhead * b_rs + (V * static_cast<int>(kW) - 1), 0, 3);
+    if constexpr (PF) {
+      if (--pf_tick == 0) {
+        pf_tick = pf_every;
+#pragma GCC unroll 16
+        for (int q = 0; q < V * static_cast<int>(kW); q += 16) __builtin_prefetch(pf + q, 0, 2);
+        // The unit's last line: a row of B is not 64-byte aligned in general.
+        __builtin_prefetch(pf + (V * static_cast<int>(kW) - 1), 0, 2);
+        if (--pf_left == 0) {
+          pf_left = pf_wrap;
+          pf += pf_jump;
+        } else {
+          pf += pf_rs;
+        }
+      }
+    }
     vf bv[V];
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));

@@ -55,12 +55,11 @@ struct GemmArgs {
   bool dot;           // few rows, a_cs == 1, b_rs == 1: dot products along k (gemm_dot)
   bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
+  std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
 };
 
-/// Workspace (floats) one gemm_block call needs for its packed A and B, 64-byte aligned start.
-inline std::size_t gemm_workspace_floats(const GemmBlocking& bk) {
-  const std::size_t mc = static_cast<std::size_t>(bk.mc), kc = static_cast<std::size_t>(bk.kc);
-  const std::size_t nc = (static_cast<std::size_t>(bk.nc) + bk.nr - 1) / bk.nr * bk.nr;
+/// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc).
+inline std::size_t gemm_workspace_floats(std::size_t mc, std::size_t nc, std::size_t kc) {
   return mc * kc + kc * nc + 64;
 }
 

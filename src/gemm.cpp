@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <cstring>
 #include <string>
 
 #include "kernels/gemm_table.hpp"
@@ -24,7 +25,7 @@ using kernels::GemmBlocking;
 
 // Multiply-adds per thread below which gemm stays on one thread (about 10-20 us of work at
 // the AVX-512 rate, against a few us to wake a second thread).
-constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 21;
+constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 17;
 
 const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
 
@@ -208,15 +209,27 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   const std::size_t narrow_n = std::max<std::size_t>(2 * static_cast<std::size_t>(bk.nr), 64);
   const double kn = static_cast<double>(k) * static_cast<double>(g.n);
   const double mk = static_cast<double>(g.m) * static_cast<double>(k);
+  // A matrix of up to 256K floats (1 MB: it stays in L2/L3 between its uses) whose row stride
+  // is not a multiple of 4 KB is read in place too: its rows then fall on different L1/L2 sets,
+  // so the tile's rows do not evict each other, and the packing copy is saved. With a 4 KB
+  // multiple (1024, 2048, ... floats) every row of a tile maps to the same sets; those pack.
+  const std::size_t mid = std::size_t{1} << 18;
+  auto alias_free = [](std::ptrdiff_t stride) { return (stride * 4) % 4096 != 0; };
+  const bool mid_a = static_cast<std::size_t>(mk) <= mid &&
+                     alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs);
+  const bool mid_b = static_cast<std::size_t>(kn) <= mid && alias_free(g.b_rs);
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small ||
-                                  g.n <= narrow_n);
-  g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) && (g.n <= narrow_n || mk < small);
+                                  g.n <= narrow_n || mid_b);
+  g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&
+                 (g.n <= narrow_n || (mk < small && g.n <= 4 * narrow_n) || mid_a);
   // At most 4 rows against B stored transposed (the GEMV-like y = x W^T): packing B would cost
   // as much as the product; dot products along k read each row of B once instead.
   g.dot = g.m <= 4 && g.a_cs == 1 && g.b_rs == 1 && k >= 16;
 
+  g.mc = static_cast<std::size_t>(bk.mc);
+  g.nc = static_cast<std::size_t>(bk.nc);
   const auto& t = table();
-  const std::size_t ws_floats = kernels::gemm_workspace_floats(bk);
+  const std::size_t ws_floats = kernels::gemm_workspace_floats(g.mc, g.nc, static_cast<std::size_t>(bk.kc));
   const double fmas = static_cast<double>(g.m) * static_cast<double>(g.n) *
                       static_cast<double>(k > 0 ? k : 1);
   const std::size_t work = fmas > 1e18 ? static_cast<std::size_t>(1e18) : static_cast<std::size_t>(fmas);

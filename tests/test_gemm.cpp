@@ -233,6 +233,31 @@ TEST_P(Gemm, BeyondBlockSizes) {
     }
 }
 
+// A few row tiles (mr < m <= 4 mr) over a B too large to read in place: B is packed panel by
+// panel just before its tiles, with the next panel's source prefetched (rows of B, or columns
+// of B stored transposed), over more than one column block and several k blocks, partial last
+// panel; then the same shapes with one more row tile (the block-packing path).
+TEST_P(Gemm, FewRowTilesPackedB) {
+  const auto& b = bk();
+  const std::size_t mr = static_cast<std::size_t>(b.mr), nr = static_cast<std::size_t>(b.nr);
+  const std::size_t n = static_cast<std::size_t>(b.nc) + 3 * nr + 7;
+  for (std::size_t m : {mr + 1, 2 * mr + 5, 4 * mr, 4 * mr + 1})
+    for (Trans tb : kTrans) {
+      if (sgtest::small_run() && m != 2 * mr + 5) continue;
+      Problem p;
+      p.tb = tb;
+      p.m = m;
+      p.n = n;
+      p.k = 800;
+      p.pad_b = 3;
+      p.alpha = -0.5f;
+      p.beta = 1.0f;
+      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::gelu_erf);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // alpha and beta over {0, 1, -0.5, 2}; beta = 0 with NaN in C never reads C.
 TEST_P(Gemm, AlphaBeta) {
   const auto& b = bk();
@@ -429,8 +454,9 @@ SGTEST_INSTANTIATE_PER_ISA(Gemm);
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
 TEST(GemmThreads, IdenticalBits) {
   struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; };
-  // Each at least 2 * 2^21 multiply-adds, the size at which gemm takes a second thread.
-  const S shapes[] = {{sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
+  // Each at least 2 * 2^17 multiply-adds, the size at which gemm takes a second thread.
+  const S shapes[] = {{36, 1100, 800, Trans::none, Trans::none, MatLayout::row_major},
+                      {36, 1100, 800, Trans::none, Trans::transpose, MatLayout::row_major},{sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
                       {40, sgtest::big(320), 400, Trans::none, Trans::transpose, MatLayout::row_major},
                       {sgtest::big(150), sgtest::big(170), 190, Trans::transpose, Trans::none,
                        MatLayout::col_major},

@@ -27,11 +27,10 @@ constexpr GemmBlocking kBlocking = kGemmBlocking[kIsaIndex];
 constexpr int kMR = kBlocking.mr;
 constexpr int kNV = kBlocking.nr / static_cast<int>(kW);
 constexpr std::size_t kKC = static_cast<std::size_t>(kBlocking.kc);
-constexpr std::size_t kMC = static_cast<std::size_t>(kBlocking.mc);
-constexpr std::size_t kNC = static_cast<std::size_t>(kBlocking.nc);
 static_assert(kNV * static_cast<int>(kW) == kBlocking.nr, "nr must be a whole number of vectors");
 static_assert(kMR >= 1 && kMR <= 16, "mr out of range");
-static_assert(kMC % kMR == 0, "mc must be a multiple of mr");
+static_assert(kBlocking.mc % kMR == 0, "mc must be a multiple of mr");
+static_assert(kBlocking.nc % kBlocking.nr == 0, "nc must be a multiple of nr");
 
 // Microkernels for r rows (1 <= r <= kMR), by the layout of the A panel: [p][i] packed
 // (kApi), [i][p] packed with row stride kc (kAip), or A itself with a run-time row stride
@@ -59,6 +58,21 @@ GemmUkrFn pick_ukr(std::size_t r) {
     return &gemm_ukr<R, Wide ? wide_v(R) : kNV, ars_of<Fmt, R>(), acs_of<Fmt, R>()>;
   if constexpr (R > 1) return pick_ukr<Fmt, Wide, R - 1>(r);
   return nullptr;
+}
+
+// The narrow packed-A kernels with the second prefetch stream (GemmTileStore::pf).
+template <int Fmt, int R = kMR>
+GemmUkrFn pick_ukr_pf(std::size_t r) {
+  if (r == static_cast<std::size_t>(R))
+    return &gemm_ukr<R, kNV, ars_of<Fmt, R>(), acs_of<Fmt, R>(), true>;
+  if constexpr (R > 1) return pick_ukr_pf<Fmt, R - 1>(r);
+  return nullptr;
+}
+inline GemmUkrFn ukr_pf_for(int fmt, std::size_t r) {
+  if (fmt == kApi) return pick_ukr_pf<kApi>(r);
+  if (fmt == kAip) return pick_ukr_pf<kAip>(r);
+  if (fmt == kAinplaceT) return pick_ukr_pf<kAinplaceT>(r);
+  return pick_ukr_pf<kAinplace>(r);
 }
 
 inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
