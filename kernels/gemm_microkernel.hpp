@@ -161,9 +161,15 @@ void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < J; ++j) acc[i][j] = splat(0.0f);
   std::size_t p = 0;
+  // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more): the
+  // hardware prefetchers follow a few such streams poorly, so every row is prefetched
+  // kDotAhead floats ahead, one line per 16 floats.
+  constexpr std::size_t kDotAhead = 512;
   for (; p + kW <= k; p += kW) {
     vf av[R];
     for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
+    if (p % 16 == 0)
+      for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
     for (int j = 0; j < J; ++j) {
       const vf bv = load(br[j] + p);
       for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
