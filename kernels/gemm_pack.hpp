@@ -67,6 +67,29 @@ inline void gemm_transpose16(float* __restrict dst, std::size_t ld_dst, const fl
 }
 #endif
 
+#if defined(SIMDGRAD_ISA_AVX2)
+/// 8x8 transpose: dst[p*ld_dst + j] = src[j*ld_src + p] for j, p < 8.
+inline void gemm_transpose8(float* __restrict dst, std::size_t ld_dst, const float* __restrict src,
+                            std::size_t ld_src) {
+  __m256 r[8], t[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + j * ld_src);
+  for (int j = 0; j < 8; j += 2) {
+    t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);      // j0p0 j1p0 j0p1 j1p1 | p4 p5
+    t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);  // p2 p3 | p6 p7
+  }
+  for (int j = 0; j < 8; j += 4) {
+    r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);          // p0 (rows j..j+3) | p4
+    r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);      // p1 | p5
+    r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);  // p2 | p6
+    r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);  // p3 | p7
+  }
+  for (int q = 0; q < 4; ++q) {
+    _mm256_storeu_ps(dst + q * ld_dst, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+    _mm256_storeu_ps(dst + (q + 4) * ld_dst, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+  }
+}
+#endif
+
 /// B block k [0, kb) x columns [0, nb) (B(p,j) = b[p*rs + j*cs]) as panels of nr columns:
 /// panel q holds columns [q*nr, q*nr + nr) at dst + q*nr*kb, laid out [p][jj], zero-padded.
 inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::ptrdiff_t rs,
@@ -104,6 +127,14 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
         for (std::size_t jj = 0; jj < nr; jj += 16)
           gemm_transpose16(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
                            static_cast<std::size_t>(cs));
+    }
+#endif
+#if defined(SIMDGRAD_ISA_AVX2)
+    if (rs == 1 && w == nr && nr % 8 == 0) {
+      for (; p + 8 <= kb; p += 8)
+        for (std::size_t jj = 0; jj < nr; jj += 8)
+          gemm_transpose8(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
+                          static_cast<std::size_t>(cs));
     }
 #endif
     for (; p < kb; ++p) {
