@@ -190,6 +190,39 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                             static_cast<std::ptrdiff_t>(jc) * g.b_cs;
         // Full column panels are read in place when allowed; the rest is packed.
         const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
+        // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
+        // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
+        // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
+        // only where the wide tile loads fewer operands per multiply-add than the main tile.
+        if (nb > NR) {
+          std::size_t rw = 0, wn = 0;
+          for (std::size_t r = MR - 1; r >= 1 && rw == 0; --r) {
+            const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
+            if (wv * kW >= nb && (r + wv) * MR * kNV < (MR + kNV) * r * wv) {
+              rw = r;
+              wn = wv * kW;
+            }
+          }
+          if (rw != 0) {
+            const float* bsrc = bblk;
+            std::ptrdiff_t brs = g.b_rs;
+            if (!(b_inplace && nb == wn)) {  // one zero-padded panel wn wide
+              gemm_pack_b(wb, bblk, g.b_rs, g.b_cs, kb, nb, wn);
+              bsrc = wb;
+              brs = static_cast<std::ptrdiff_t>(wn);
+            }
+            GemmTileStore st{nb, g.alpha, g.beta, mode};
+            for (std::size_t ir = 0; ir < mb; ir += rw) {
+              const std::size_t r = mb - ir < rw ? mb - ir : rw;
+              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
+                                          : wa + ir * KC;
+              float* ct = g.c + (ic + ir) * ldc + jc;
+              ukr_for(afmt, true, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc, r, nb);
+            }
+            continue;
+          }
+        }
         // Few row tiles over packed B: each panel is packed just before its tiles use it
         // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
         // into L2 as they compute, so that reading B from memory overlaps the arithmetic

@@ -258,6 +258,25 @@ TEST_P(Gemm, FewRowTilesPackedB) {
     }
 }
 
+// C a little wider than the register tile and tall (4096 x 64 x 64 layers): the tiles of fewer
+// rows and more columns (6 x 64 on AVX-512), B in place or packed into one padded panel.
+TEST_P(Gemm, TallNarrowC) {
+  const std::size_t nr = static_cast<std::size_t>(bk().nr);
+  for (std::size_t n : {nr + 1, nr + nr / 2, 2 * nr, 2 * nr + 3})
+    for (Trans tb : kTrans) {
+      if (sgtest::small_run() && n != 2 * nr) continue;
+      Problem p;
+      p.tb = tb;
+      p.m = 301;
+      p.n = n;
+      p.k = 450;
+      p.beta = -0.5f;
+      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::silu);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // alpha and beta over {0, 1, -0.5, 2}; beta = 0 with NaN in C never reads C.
 TEST_P(Gemm, AlphaBeta) {
   const auto& b = bk();
