@@ -193,8 +193,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
         // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
         // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
-        // only where the wide tile loads fewer operands per multiply-add than the main tile.
-        if (nb > NR) {
+        // only where the wide tile loads fewer operands per multiply-add than the main tile, and
+        // where A is read in place or packed by rows ([p][i] panels hold exactly mr rows).
+        if (nb > NR && afmt != kApi) {
           std::size_t rw = 0, wn = 0;
           for (std::size_t r = MR - 1; r >= 1 && rw == 0; --r) {
             const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));

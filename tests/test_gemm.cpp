@@ -259,17 +259,22 @@ TEST_P(Gemm, FewRowTilesPackedB) {
 }
 
 // C a little wider than the register tile and tall (4096 x 64 x 64 layers): the tiles of fewer
-// rows and more columns (6 x 64 on AVX-512), B in place or packed into one padded panel.
+// rows and more columns (6 x 64 on AVX-512), B in place or packed into one padded panel; and a
+// last column block that narrow (n = nc + nr + 8) after wide ones, with A packed in each of its
+// layouts (A transposed packs [p][i] panels of mr rows).
 TEST_P(Gemm, TallNarrowC) {
-  const std::size_t nr = static_cast<std::size_t>(bk().nr);
-  for (std::size_t n : {nr + 1, nr + nr / 2, 2 * nr, 2 * nr + 3})
-    for (Trans tb : kTrans) {
-      if (sgtest::small_run() && n != 2 * nr) continue;
+  const std::size_t nr = static_cast<std::size_t>(bk().nr), nc = static_cast<std::size_t>(bk().nc);
+  for (std::size_t n : {nr + 1, nr + nr / 2, 2 * nr, 2 * nr + 3, nc + nr + 8})
+    for (int t = 0; t < 4; ++t) {
+      const Trans ta = kTrans[t / 2], tb = kTrans[t % 2];
+      if (sgtest::small_run() && n != 2 * nr && n != nc + nr + 8) continue;
+      if (n > nc && ta == Trans::none) continue;  // the packed [p][i] panels are what matters
       Problem p;
+      p.ta = ta;
       p.tb = tb;
       p.m = 301;
       p.n = n;
-      p.k = 450;
+      p.k = 871;  // m k > 2^18 floats: A is packed, not read in place
       p.beta = -0.5f;
       p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::silu);
       const Data d = make_data(p);
