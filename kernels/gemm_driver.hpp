@@ -37,6 +37,11 @@ struct GemmEpilogueCall {
 /// by panel. Measured on Zen 5 (1 MB L2): 64-192 rows x 2048 x 1024 went from 0.78-0.93x of
 /// dnnl_sgemm with the block-packing loop to 0.96-1.03x; from 256 rows on it no longer helps.
 constexpr std::size_t kFewRows = 192;
+/// With B read in place the row tiles re-read their A (the broadcast operand) from L2 in that
+/// order; it pays only for up to 4 row tiles (128^3 fell from 0.95-1.0x to 0.73x with 192).
+constexpr std::size_t kFewTilesInPlace = 4;
+/// The narrow-block tiles read all of B's k block (kb x their width) per row tile: 32 KB at most.
+constexpr std::size_t kNarrowBFloats = 8192;
 
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
@@ -194,12 +199,16 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
         // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
         // only where the wide tile loads fewer operands per multiply-add than the main tile, and
-        // where A is read in place or packed by rows ([p][i] panels hold exactly mr rows).
+        // where A is read in place or packed by rows ([p][i] panels hold exactly mr rows), and
+        // where the k block of B it streams for every row tile stays in L1 (128^3 with 3 x 128
+        // tiles over a 64 KB B ran at 0.7x of the 12 x 32 tiles), and with less than a vector of
+        // padding (the main tiles with a one-vector last tile waste less).
         if (nb > NR && afmt != kApi) {
           std::size_t rw = 0, wn = 0;
           for (std::size_t r = MR - 1; r >= 1 && rw == 0; --r) {
             const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
-            if (wv * kW >= nb && (r + wv) * MR * kNV < (MR + kNV) * r * wv) {
+            if (wv * kW >= nb && wv * kW - nb < kW && kb * wv * kW <= kNarrowBFloats &&
+                (r + wv) * MR * kNV < (MR + kNV) * r * wv) {
               rw = r;
               wn = wv * kW;
             }
@@ -269,7 +278,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                   st.pf_left = NR - u0 % NR;
                 }
               }
-              const GemmUkrFn uk = st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r);
+              const GemmUkrFn uk = w <= kW && kNV > 1 ? ukr_v1_for(afmt, r)
+                                   : st.pf              ? ukr_pf_for(afmt, r)
+                                                        : ukr_for(afmt, false, r);
               uk(kb, ap, a_rt, wb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
             }
@@ -281,7 +292,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                       g.b_rs, g.b_cs, kb, nb - n_inplace, NR);
         // Few row tiles over B read in place: column panel outer, row tiles inner, so that
         // each panel of B comes from memory once and the next tiles find it in L1/L2.
-        if (n_inplace > 0 && mb > MR && mb <= kFewRows) {
+        if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
           GemmTileStore st{NR, g.alpha, g.beta, mode};
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
@@ -293,7 +304,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               float* ct = g.c + (ic + ir) * ldc + jc + jr;
               const GemmUkrFn uk = ukr_for(afmt, false, r);
               if (jr < n_inplace) uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-              else uk(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              else
+                (w <= kW && kNV > 1 ? ukr_v1_for(afmt, r) : uk)(
+                    kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
             }
           }
@@ -326,7 +339,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             if (jr < n_inplace)
               uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
             else
-              uk(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              (w <= kW && kNV > 1 ? ukr_v1_for(afmt, r) : uk)(
+                  kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
             if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
           }
         }
