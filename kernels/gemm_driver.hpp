@@ -222,6 +222,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               brs = static_cast<std::ptrdiff_t>(wn);
             }
             GemmTileStore st{nb, g.alpha, g.beta, mode};
+            st.stream = g.stream_c;
             for (std::size_t ir = 0; ir < mb; ir += rw) {
               const std::size_t r = mb - ir < rw ? mb - ir : rw;
               const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
@@ -240,6 +241,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         if (n_inplace == 0 && mb > MR && mb <= kFewRows &&
             (g.b_cs == 1 || g.b_rs == 1)) {
           GemmTileStore st{NR, g.alpha, g.beta, mode};
+          st.stream = g.stream_c;
           // The next panel's source as a walk of units of NR floats: its kb rows (B row-major),
           // or its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major).
           const bool rows = g.b_cs == 1;
@@ -298,6 +300,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         std::size_t ir_begin = 0;
         if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
           GemmTileStore st{NR, g.alpha, g.beta, mode};
+          st.stream = g.stream_c;
           const std::size_t full = mb / MR * MR;
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
@@ -325,6 +328,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                                       : wa + ir * KC;
           float* crow = g.c + (ic + ir) * ldc;
           GemmTileStore st{NR, g.alpha, g.beta, mode};
+          st.stream = g.stream_c;
           std::size_t jr = 0;
           // Few rows and B in place: wide tiles over long runs of each row of B.
           const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
@@ -353,6 +357,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       }
     }
   }
+  if (g.stream_c) stream_fence();  // the caller (or the next thread) may read C right away
 }
 
 /// Column sums of a row-major m x n matrix (see ColSumRowsFn): blocks of up to 4 vectors of

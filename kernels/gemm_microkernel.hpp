@@ -26,6 +26,9 @@ struct GemmTileStore {
   std::size_t ncols;
   float alpha, beta;
   int mode;
+  // kStoreAssign only: vector-aligned whole vectors of C go out as non-temporal stores and C is
+  // not prefetched (C too large to stay in cache, written once).
+  bool stream = false;
   // Second prefetch stream (kernels instantiated with PF = true only): the source of the B
   // panel the driver packs next, brought into L2 while this tile computes. Every pf_every-th
   // k step prefetches the V*kW floats at pf, then advances pf by pf_rs, or by pf_jump once
@@ -42,11 +45,13 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
               std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
               const GemmTileStore* __restrict st) {
   // The C tile is read (or written) once the sums are done: ask for its lines now.
+  if (!st->stream) {
 #pragma GCC unroll 32
-  for (int i = 0; i < R; ++i) {
-    const float* cr = c + static_cast<std::size_t>(i) * ldc;
-    __builtin_prefetch(cr, 1, 3);
-    if (V * kW > 16) __builtin_prefetch(cr + V * kW - 1, 1, 3);
+    for (int i = 0; i < R; ++i) {
+      const float* cr = c + static_cast<std::size_t>(i) * ldc;
+      __builtin_prefetch(cr, 1, 3);
+      if (V * kW > 16) __builtin_prefetch(cr + V * kW - 1, 1, 3);
+    }
   }
   vf acc[R][V];
 #pragma GCC unroll 32
@@ -98,6 +103,23 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   const std::size_t ncols = st->ncols;
   const int mode = st->mode;
   const vf va = splat(st->alpha), vb = splat(st->beta);
+  if (mode == kStoreAssign && st->stream) {
+    for (int i = 0; i < R; ++i) {
+      float* cr = c + static_cast<std::size_t>(i) * ldc;
+      for (int v = 0; v < V; ++v) {
+        const std::size_t j = static_cast<std::size_t>(v) * kW;
+        if (j >= ncols) break;
+        const std::size_t w = ncols - j < kW ? ncols - j : kW;
+        float* cp = cr + j;
+        const vf r = va * acc[i][v];
+        if (w < kW) store_partial(cp, r, w);
+        else if (reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
+          store_stream(cp, r);
+        else store(cp, r);
+      }
+    }
+    return;
+  }
   if (ncols == static_cast<std::size_t>(V) * kW) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {

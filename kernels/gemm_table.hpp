@@ -56,6 +56,7 @@ struct GemmArgs {
   bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
   std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
+  bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
 };
 
 /// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc).

@@ -234,6 +234,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
 
   g.mc = static_cast<std::size_t>(bk.mc);
   g.nc = static_cast<std::size_t>(bk.nc);
+  // A C of 16 MB or more (half of a typical L3) written by one k block with beta = 0 and no
+  // epilogue is streamed past the caches: each tile is written once, and a normal store would
+  // first read its lines (the k = 32 weight gradient 1024 x 4096 is bound by writing C).
+  g.stream_c = k <= static_cast<std::size_t>(bk.kc) && beta == 0.0f && act < 0 && !epilogue.bias &&
+               static_cast<double>(g.m) * static_cast<double>(g.n) >= static_cast<double>(std::size_t{1} << 22);
   const auto& t = table();
   const std::size_t ws_floats = kernels::gemm_workspace_floats(g.mc, g.nc, static_cast<std::size_t>(bk.kc));
   const double fmas = static_cast<double>(g.m) * static_cast<double>(g.n) *

@@ -282,6 +282,25 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
+// A C of 2^22 floats or more from one k block with beta = 0 and no epilogue goes out with
+// non-temporal stores (aligned whole vectors; the rest stored normally): rows of C unaligned
+// (ldc padded by 3), partial last vectors, NaN in C that must not leak.
+TEST_P(Gemm, LargeCStreamed) {
+  if (sgtest::small_run()) GTEST_SKIP() << "16 MB outputs";
+  for (Trans ta : kTrans) {
+    Problem p;
+    p.ta = ta;
+    p.m = 1030;
+    p.n = 4100;
+    p.k = 24;
+    p.pad_c = 3;
+    p.alpha = 0.75f;
+    p.nan_c = true;
+    const Data d = make_data(p);
+    if (!check_result(p, d, run_gemm(p, d))) return;
+  }
+}
+
 // alpha and beta over {0, 1, -0.5, 2}; beta = 0 with NaN in C never reads C.
 TEST_P(Gemm, AlphaBeta) {
   const auto& b = bk();
