@@ -23,9 +23,10 @@ using kernels::BiasMode;
 using kernels::GemmArgs;
 using kernels::GemmBlocking;
 
-// Multiply-adds per thread below which gemm stays on one thread (about 10-20 us of work at
-// the AVX-512 rate, against a few us to wake a second thread).
-constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 17;
+// Multiply-adds per thread below which gemm stays on one thread (2^18: about 2 us of work at
+// the AVX-512 rate, against about 1 us to wake and join a second thread): 64^3 stays on one
+// thread, 96^3 and up take two (2^21 left 128^3 on one, at 0.45-0.6x of oneDNN's two).
+constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
 
 const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
 
@@ -217,12 +218,17 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   auto alias_free = [](std::ptrdiff_t stride) { return (stride * 4) % 4096 != 0; };
   const bool mid_a = static_cast<std::size_t>(mk) <= mid &&
                      alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs);
-  const bool mid_b = static_cast<std::size_t>(kn) <= mid && alias_free(g.b_rs);
+  // B in place streams kc rows of a panel per tile; with 64-byte panel rows (AVX2's 16 floats)
+  // a 2 KB stride already puts every row of a panel on two L1 sets (512^3 on AVX2: 0.73x in
+  // place, 0.98x packed), so there the stride must not be a multiple of 2 KB.
+  const std::ptrdiff_t b_alias = bk.nr * 4 >= 128 ? 4096 : 2048;
+  const bool b_free = (g.b_rs * 4) % b_alias != 0;
+  const bool mid_b = static_cast<std::size_t>(kn) <= mid && b_free;
   // Up to 4 row tiles use each element of B at most 4 mr times: with an alias-free row stride
   // B is read in place (panel by panel, the row tiles inner) up to 4M floats (16 MB, in L3);
   // 17-48 x 1000 x 1000 went from 0.73-0.83x of dnnl_sgemm packed to 0.92-1.0x. Larger B
   // comes from memory, where the packed path's prefetch of the next panel does better.
-  const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && alias_free(g.b_rs) &&
+  const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && b_free &&
                      kn <= static_cast<double>(std::size_t{1} << 22);
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small ||
                                   g.n <= narrow_n || mid_b || few_b);

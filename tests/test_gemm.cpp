@@ -497,7 +497,7 @@ SGTEST_INSTANTIATE_PER_ISA(Gemm);
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
 TEST(GemmThreads, IdenticalBits) {
   struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; };
-  // Each at least 2 * 2^17 multiply-adds, the size at which gemm takes a second thread.
+  // Each at least 2 * 2^18 multiply-adds, the size at which gemm takes a second thread.
   const S shapes[] = {{36, 1100, 800, Trans::none, Trans::none, MatLayout::row_major},
                       {36, 1100, 800, Trans::none, Trans::transpose, MatLayout::row_major},{sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
                       {40, sgtest::big(320), 400, Trans::none, Trans::transpose, MatLayout::row_major},

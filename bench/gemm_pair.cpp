@@ -1,0 +1,111 @@
+// simdgrad_gemm_pair: simdgrad's gemm against oneDNN's dnnl_sgemm on the same operands, the two
+// calls alternating in one loop, each side's fastest call kept. On a shared machine whose speed
+// drifts (boost clocks, neighbours) the alternation puts both sides under the same conditions,
+// which a benchmark that runs one side's repetitions after the other's does not; this is the
+// cross-check for the GEMM rows of simdgrad_bench.
+//
+//   simdgrad_gemm_pair [--min-time S] M N K OPS [M N K OPS ...]
+//
+// OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
+// dimensions). Threads: OMP_NUM_THREADS (both libraries); SIMDGRAD_MAX_ISA and
+// ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
+// (default 1). Prints GFLOPS of both and their ratio (simdgrad / oneDNN: above 1, simdgrad is
+// faster), and the largest difference of the two results.
+#include <dnnl.h>
+#include <simdgrad/simdgrad.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] M N K OPS [M N K OPS ...]\n"
+                       "  OPS: NN, NT, TN or TT (op(A), op(B)); row-major storage\n");
+  return 2;
+}
+
+/// Deterministic data in [lo, hi) (a 32-bit LCG: the operands only need to be the same on both
+/// sides and not all equal).
+std::vector<float> uniform(std::size_t n, float lo, float hi, unsigned seed) {
+  std::vector<float> v(n);
+  unsigned x = seed * 2654435761u + 1u;
+  for (auto& e : v) {
+    x = x * 1664525u + 1013904223u;
+    e = lo + (hi - lo) * static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
+  }
+  return v;
+}
+
+double seconds_of(const std::chrono::steady_clock::time_point& t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double min_time = 1.0;
+  int a = 1;
+  if (a + 1 < argc && std::strcmp(argv[a], "--min-time") == 0) {
+    min_time = std::atof(argv[a + 1]);
+    a += 2;
+  }
+  if (argc - a < 4 || (argc - a) % 4 != 0) return usage();
+  std::printf("simdgrad %s (isa %s, %d threads) against dnnl_sgemm\n", simdgrad::version(),
+              simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads());
+  std::printf("%6s %6s %6s %3s %16s %12s %8s %10s\n", "m", "n", "k", "op", "simdgrad GFLOPS",
+              "oneDNN", "ratio", "max diff");
+  for (; a + 3 < argc; a += 4) {
+    const long m = std::atol(argv[a]), n = std::atol(argv[a + 1]), k = std::atol(argv[a + 2]);
+    const std::string ops = argv[a + 3];
+    if (m <= 0 || n <= 0 || k <= 0 || ops.size() != 2 || (ops[0] != 'N' && ops[0] != 'T') ||
+        (ops[1] != 'N' && ops[1] != 'T'))
+      return usage();
+    const bool ta = ops[0] == 'T', tb = ops[1] == 'T';
+    const auto A = uniform(static_cast<std::size_t>(m * k), -0.5f, 0.5f, 1);
+    const auto B = uniform(static_cast<std::size_t>(k * n), -0.5f, 0.5f, 2);
+    std::vector<float> c1(static_cast<std::size_t>(m * n)), c2(c1.size());
+    const long lda = ta ? m : k, ldb = tb ? k : n;
+    const auto ours = [&] {
+      simdgrad::gemm(simdgrad::MatLayout::row_major,
+                     ta ? simdgrad::Trans::transpose : simdgrad::Trans::none,
+                     tb ? simdgrad::Trans::transpose : simdgrad::Trans::none,
+                     static_cast<std::size_t>(m), static_cast<std::size_t>(n),
+                     static_cast<std::size_t>(k), 1.0f, A.data(), static_cast<std::size_t>(lda),
+                     B.data(), static_cast<std::size_t>(ldb), 0.0f, c1.data(),
+                     static_cast<std::size_t>(n));
+    };
+    const auto theirs = [&] {
+      dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, A.data(), lda, B.data(), ldb,
+                 0.0f, c2.data(), n);
+    };
+    double best1 = 1e30, best2 = 1e30, total = 0;
+    for (int r = 0; (r < 40 || total < min_time) && r < 100000; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      ours();
+      double s = seconds_of(t0);
+      best1 = std::min(best1, s);
+      total += s;
+      t0 = std::chrono::steady_clock::now();
+      theirs();
+      s = seconds_of(t0);
+      best2 = std::min(best2, s);
+      total += s;
+    }
+    double diff = 0;
+    for (std::size_t i = 0; i < c1.size(); ++i)
+      diff = std::max(diff, static_cast<double>(std::fabs(c1[i] - c2[i])));
+    const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                        static_cast<double>(k) * 1e-9;
+    std::printf("%6ld %6ld %6ld %3s %16.1f %12.1f %8.3f %10.1e\n", m, n, k, ops.c_str(),
+                flop / best1, flop / best2, best2 / best1, diff);
+  }
+  return 0;
+}
