@@ -103,24 +103,8 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   const std::size_t ncols = st->ncols;
   const int mode = st->mode;
   const vf va = splat(st->alpha), vb = splat(st->beta);
-  if (mode == kStoreAssign && st->stream) {
-    for (int i = 0; i < R; ++i) {
-      float* cr = c + static_cast<std::size_t>(i) * ldc;
-      for (int v = 0; v < V; ++v) {
-        const std::size_t j = static_cast<std::size_t>(v) * kW;
-        if (j >= ncols) break;
-        const std::size_t w = ncols - j < kW ? ncols - j : kW;
-        float* cp = cr + j;
-        const vf r = va * acc[i][v];
-        if (w < kW) store_partial(cp, r, w);
-        else if (reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
-          store_stream(cp, r);
-        else store(cp, r);
-      }
-    }
-    return;
-  }
-  if (ncols == static_cast<std::size_t>(V) * kW) {
+  const bool stream = mode == kStoreAssign && st->stream;
+  if (ncols == static_cast<std::size_t>(V) * kW && !stream) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
       float* cr = c + static_cast<std::size_t>(i) * ldc;
@@ -147,7 +131,9 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
       if (mode == kStoreAssign) r = va * acc[i][v];
       else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load_partial(cp, w));
       else r = fmadd(va, acc[i][v], vb * load_partial(cp, w));
-      if (w == kW) store(cp, r);
+      if (w == kW && stream && reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
+        store_stream(cp, r);
+      else if (w == kW) store(cp, r);
       else store_partial(cp, r, w);
     }
   }
