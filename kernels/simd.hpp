@@ -106,7 +106,7 @@ inline vf load_partial(const float* p, std::size_t k) {
   return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)), lanes));
 #else
   alignas(64) float buf[kW] = {};
-  for (std::size_t i = 0; i < k; ++i) buf[i] = p[i];
+  for (std::size_t i = 0; i < k && i < kW; ++i) buf[i] = p[i];  // k <= kW (bounded for GCC)
   return vf::load_aligned(buf);
 #endif
 }
@@ -119,7 +119,7 @@ inline void store_partial(float* p, vf v, std::size_t k) {
 #else
   alignas(64) float buf[kW];
   v.store_aligned(buf);
-  for (std::size_t i = 0; i < k; ++i) p[i] = buf[i];
+  for (std::size_t i = 0; i < k && i < kW; ++i) p[i] = buf[i];
 #endif
 }
 
