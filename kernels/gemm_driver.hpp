@@ -166,6 +166,20 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
   // The run-time stride the in-place kernels take: A's row stride, or its column stride.
   const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;
+  // The A operand of the row tile at row ir of the block (A in place, or its packed panel), the
+  // store parameters of a tile, and the kernel for a tile over a packed B panel (one vector of
+  // columns when the panel's live columns fit one).
+  auto a_tile = [&](const float* blk, std::size_t ir) {
+    return a_inplace ? blk + static_cast<std::ptrdiff_t>(ir) * g.a_rs : wa + ir * KC;
+  };
+  auto tile_store = [&](std::size_t ncols, int mode) {
+    GemmTileStore st{ncols, g.alpha, g.beta, mode};
+    st.stream = g.stream_c;
+    return st;
+  };
+  auto packed_ukr = [&](GemmUkrFn uk, std::size_t r, std::size_t w) {
+    return w <= kW ? ukr_v1_for(afmt, r) : uk;
+  };
 
   for (std::size_t ic = m0; ic < m1; ic += MC) {
     const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
@@ -221,12 +235,10 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               bsrc = wb;
               brs = static_cast<std::ptrdiff_t>(wn);
             }
-            GemmTileStore st{nb, g.alpha, g.beta, mode};
-            st.stream = g.stream_c;
+            GemmTileStore st = tile_store(nb, mode);
             for (std::size_t ir = 0; ir < mb; ir += rw) {
               const std::size_t r = mb - ir < rw ? mb - ir : rw;
-              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
-                                          : wa + ir * KC;
+              const float* ap = a_tile(ablk, ir);
               float* ct = g.c + (ic + ir) * ldc + jc;
               ukr_for(afmt, true, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc, r, nb);
@@ -240,8 +252,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // instead of preceding it (a whole packed block would cost a memory-bound pass first).
         if (n_inplace == 0 && mb > MR && mb <= kFewRows &&
             (g.b_cs == 1 || g.b_rs == 1)) {
-          GemmTileStore st{NR, g.alpha, g.beta, mode};
-          st.stream = g.stream_c;
+          GemmTileStore st = tile_store(NR, mode);
           // The next panel's source as a walk of units of NR floats: its kb rows (B row-major),
           // or its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major).
           const bool rows = g.b_cs == 1;
@@ -264,8 +275,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                      static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
             for (std::size_t ir = 0, t = 0; ir < mb; ir += MR, ++t) {
               const std::size_t r = mb - ir < MR ? mb - ir : MR;
-              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
-                                          : wa + ir * KC;
+              const float* ap = a_tile(ablk, ir);
               float* ct = g.c + (ic + ir) * ldc + jc + jr;
               // Tile t prefetches units [t*per_tile, (t+1)*per_tile), one every pf_every steps.
               const std::size_t u0 = t * per_tile;
@@ -280,9 +290,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                   st.pf_left = NR - u0 % NR;
                 }
               }
-              const GemmUkrFn uk = w <= kW && kNV > 1 ? ukr_v1_for(afmt, r)
-                                   : st.pf              ? ukr_pf_for(afmt, r)
-                                                        : ukr_for(afmt, false, r);
+              const GemmUkrFn uk =
+                  packed_ukr(st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r), r, w);
               uk(kb, ap, a_rt, wb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
             }
@@ -299,23 +308,20 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // has 2 chains: 13 x 500 x 500 ran at 0.76x).
         std::size_t ir_begin = 0;
         if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
-          GemmTileStore st{NR, g.alpha, g.beta, mode};
-          st.stream = g.stream_c;
+          GemmTileStore st = tile_store(NR, mode);
           const std::size_t full = mb / MR * MR;
+          const GemmUkrFn uk_full = ukr_for(afmt, false, MR);
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
             st.ncols = w;
             for (std::size_t ir = 0; ir < full; ir += MR) {
-              const std::size_t r = MR;
-              const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
-                                          : wa + ir * KC;
+              const float* ap = a_tile(ablk, ir);
               float* ct = g.c + (ic + ir) * ldc + jc + jr;
-              const GemmUkrFn uk = ukr_for(afmt, false, r);
-              if (jr < n_inplace) uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+              if (jr < n_inplace) uk_full(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
               else
-                (w <= kW && kNV > 1 ? ukr_v1_for(afmt, r) : uk)(
-                    kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
-              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+                packed_ukr(uk_full, MR, w)(kb, ap, a_rt, wb + jr * kb,
+                                           static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, MR, w);
             }
           }
           if (full == mb) continue;
@@ -324,11 +330,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         for (std::size_t ir = ir_begin; ir < mb; ir += MR) {
           const std::size_t r = mb - ir < MR ? mb - ir : MR;
           const GemmUkrFn uk = ukr_for(afmt, false, r);
-          const float* ap = a_inplace ? ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs
-                                      : wa + ir * KC;
+          const float* ap = a_tile(ablk, ir);
           float* crow = g.c + (ic + ir) * ldc;
-          GemmTileStore st{NR, g.alpha, g.beta, mode};
-          st.stream = g.stream_c;
+          GemmTileStore st = tile_store(NR, mode);
           std::size_t jr = 0;
           // Few rows and B in place: wide tiles over long runs of each row of B.
           const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
@@ -349,8 +353,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             if (jr < n_inplace)
               uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
             else
-              (w <= kW && kNV > 1 ? ukr_v1_for(afmt, r) : uk)(
-                  kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              packed_ukr(uk, r, w)(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR),
+                                   ct, ldc, &st);
             if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
           }
         }

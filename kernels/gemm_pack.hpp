@@ -35,8 +35,11 @@ inline void gemm_pack_a_ip(float* __restrict dst, const float* __restrict a, std
 }
 
 #if defined(SIMDGRAD_ISA_AVX512)
-/// 16x16 transpose: dst[p*ld_dst + j] = src[j*ld_src + p] for j, p < 16.
-inline void gemm_transpose16(float* __restrict dst, std::size_t ld_dst, const float* __restrict src,
+/// The in-register transpose the packing of transposed B uses: kTT x kTT floats,
+/// dst[p*ld_dst + j] = src[j*ld_src + p] for j, p < kTT.
+constexpr std::size_t kTT = 16;
+inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
+                                const float* __restrict src,
                              std::size_t ld_src) {
   __m512 r[16], t[16];
   for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(src + j * ld_src);
@@ -68,8 +71,10 @@ inline void gemm_transpose16(float* __restrict dst, std::size_t ld_dst, const fl
 #endif
 
 #if defined(SIMDGRAD_ISA_AVX2)
-/// 8x8 transpose: dst[p*ld_dst + j] = src[j*ld_src + p] for j, p < 8.
-inline void gemm_transpose8(float* __restrict dst, std::size_t ld_dst, const float* __restrict src,
+/// As on AVX-512, 8 x 8.
+constexpr std::size_t kTT = 8;
+inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
+                                const float* __restrict src,
                             std::size_t ld_src) {
   __m256 r[8], t[8];
   for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + j * ld_src);
@@ -121,20 +126,12 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
       continue;
     }
     std::size_t p = 0;
-#if defined(SIMDGRAD_ISA_AVX512)
-    if (rs == 1 && w == nr && nr % 16 == 0) {
-      for (; p + 16 <= kb; p += 16)
-        for (std::size_t jj = 0; jj < nr; jj += 16)
-          gemm_transpose16(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
-                           static_cast<std::size_t>(cs));
-    }
-#endif
-#if defined(SIMDGRAD_ISA_AVX2)
-    if (rs == 1 && w == nr && nr % 8 == 0) {
-      for (; p + 8 <= kb; p += 8)
-        for (std::size_t jj = 0; jj < nr; jj += 8)
-          gemm_transpose8(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
-                          static_cast<std::size_t>(cs));
+#if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2)
+    if (rs == 1 && w == nr && nr % kTT == 0) {
+      for (; p + kTT <= kb; p += kTT)
+        for (std::size_t jj = 0; jj < nr; jj += kTT)
+          gemm_transpose_tile(d + p * nr + jj, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
+                              static_cast<std::size_t>(cs));
     }
 #endif
     for (; p < kb; ++p) {

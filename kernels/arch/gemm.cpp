@@ -52,51 +52,30 @@ constexpr int ars_of() {
 template <int Fmt, int R>
 constexpr int acs_of() { return Fmt == kApi ? R : Fmt == kAinplaceT ? 0 : 1; }
 
-template <int Fmt, bool Wide, int R = kMR>
-GemmUkrFn pick_ukr(std::size_t r) {
+// The kernel for r rows (1 <= r <= kMR) of A panel format Fmt with V vectors of columns (V = 0:
+// the wide family's wide_v(r)), with the second prefetch stream when PF (GemmTileStore::pf).
+template <int Fmt, int V, bool PF, int R = kMR>
+GemmUkrFn pick_tile(std::size_t r) {
   if (r == static_cast<std::size_t>(R))
-    return &gemm_ukr<R, Wide ? wide_v(R) : kNV, ars_of<Fmt, R>(), acs_of<Fmt, R>()>;
-  if constexpr (R > 1) return pick_ukr<Fmt, Wide, R - 1>(r);
+    return &gemm_ukr<R, V == 0 ? wide_v(R) : V, ars_of<Fmt, R>(), acs_of<Fmt, R>(), PF>;
+  if constexpr (R > 1) return pick_tile<Fmt, V, PF, R - 1>(r);
   return nullptr;
 }
-
-// The narrow packed-A kernels with the second prefetch stream (GemmTileStore::pf).
-template <int Fmt, int R = kMR>
-GemmUkrFn pick_ukr_pf(std::size_t r) {
-  if (r == static_cast<std::size_t>(R))
-    return &gemm_ukr<R, kNV, ars_of<Fmt, R>(), acs_of<Fmt, R>(), true>;
-  if constexpr (R > 1) return pick_ukr_pf<Fmt, R - 1>(r);
-  return nullptr;
+template <int V, bool PF = false>
+GemmUkrFn tile_for(int fmt, std::size_t r) {
+  if (fmt == kApi) return pick_tile<kApi, V, PF>(r);
+  if (fmt == kAip) return pick_tile<kAip, V, PF>(r);
+  if (fmt == kAinplaceT) return pick_tile<kAinplaceT, V, PF>(r);
+  return pick_tile<kAinplace, V, PF>(r);
 }
-inline GemmUkrFn ukr_pf_for(int fmt, std::size_t r) {
-  if (fmt == kApi) return pick_ukr_pf<kApi>(r);
-  if (fmt == kAip) return pick_ukr_pf<kAip>(r);
-  if (fmt == kAinplaceT) return pick_ukr_pf<kAinplaceT>(r);
-  return pick_ukr_pf<kAinplace>(r);
-}
-
-// One-vector kernels for the last columns of C when they fit a vector (n = 100 on AVX-512 leaves
-// 4): half the time of a two-vector tile that would compute mostly padding.
-template <int Fmt, int R = kMR>
-GemmUkrFn pick_ukr_v1(std::size_t r) {
-  if (r == static_cast<std::size_t>(R)) return &gemm_ukr<R, 1, ars_of<Fmt, R>(), acs_of<Fmt, R>()>;
-  if constexpr (R > 1) return pick_ukr_v1<Fmt, R - 1>(r);
-  return nullptr;
-}
-inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) {
-  if (fmt == kApi) return pick_ukr_v1<kApi>(r);
-  if (fmt == kAip) return pick_ukr_v1<kAip>(r);
-  if (fmt == kAinplaceT) return pick_ukr_v1<kAinplaceT>(r);
-  return pick_ukr_v1<kAinplace>(r);
-}
-
+// The main tiles (or the wide family), the main tiles with the prefetch stream, and one-vector
+// tiles for the last columns of C when they fit a vector (n = 100 on AVX-512 leaves 4: half the
+// time of a two-vector tile that would compute mostly padding).
 inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
-  if (fmt == kApi) return wide ? pick_ukr<kApi, true>(r) : pick_ukr<kApi, false>(r);
-  if (fmt == kAip) return wide ? pick_ukr<kAip, true>(r) : pick_ukr<kAip, false>(r);
-  if (fmt == kAinplaceT)
-    return wide ? pick_ukr<kAinplaceT, true>(r) : pick_ukr<kAinplaceT, false>(r);
-  return wide ? pick_ukr<kAinplace, true>(r) : pick_ukr<kAinplace, false>(r);
+  return wide ? tile_for<0>(fmt, r) : tile_for<kNV>(fmt, r);
 }
+inline GemmUkrFn ukr_pf_for(int fmt, std::size_t r) { return tile_for<kNV, true>(fmt, r); }
+inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) { return tile_for<1>(fmt, r); }
 
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
 // the bias alone. Extend the list as the activation family grows.
