@@ -4,12 +4,13 @@
 // which a benchmark that runs one side's repetitions after the other's does not; this is the
 // cross-check for the GEMM rows of simdgrad_bench.
 //
-//   simdgrad_gemm_pair [--min-time S] M N K OPS [M N K OPS ...]
+//   simdgrad_gemm_pair [--min-time S] [--c-offset F] M N K OPS [M N K OPS ...]
 //
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
 // dimensions). Threads: OMP_NUM_THREADS (both libraries); SIMDGRAD_MAX_ISA and
 // ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
-// (default 1). Prints GFLOPS of both and their ratio (simdgrad / oneDNN: above 1, simdgrad is
+// (default 1). C starts on a 64-byte boundary (as in simdgrad_bench) plus F floats (default 0;
+// e.g. 4 for the 16-byte offset of a large malloc). Prints GFLOPS of both and their ratio (simdgrad / oneDNN: above 1, simdgrad is
 // faster), and the largest difference of the two results.
 #include <dnnl.h>
 #include <simdgrad/simdgrad.hpp>
@@ -17,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,7 +29,8 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] M N K OPS [M N K OPS ...]\n"
+  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] [--c-offset F] M N K OPS "
+                       "[M N K OPS ...]\n"
                        "  OPS: NN, NT, TN or TT (op(A), op(B)); row-major storage\n");
   return 2;
 }
@@ -57,6 +60,12 @@ int main(int argc, char** argv) {
     min_time = std::atof(argv[a + 1]);
     a += 2;
   }
+  long c_offset = 0;
+  if (a + 1 < argc && std::strcmp(argv[a], "--c-offset") == 0) {
+    c_offset = std::atol(argv[a + 1]);
+    a += 2;
+    if (c_offset < 0 || c_offset >= 16) return usage();
+  }
   if (argc - a < 4 || (argc - a) % 4 != 0) return usage();
   std::printf("simdgrad %s (isa %s, %d threads) against dnnl_sgemm\n", simdgrad::version(),
               simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads());
@@ -71,7 +80,16 @@ int main(int argc, char** argv) {
     const bool ta = ops[0] == 'T', tb = ops[1] == 'T';
     const auto A = uniform(static_cast<std::size_t>(m * k), -0.5f, 0.5f, 1);
     const auto B = uniform(static_cast<std::size_t>(k * n), -0.5f, 0.5f, 2);
-    std::vector<float> c1(static_cast<std::size_t>(m * n)), c2(c1.size());
+    // C of both sides at the same offset from a 64-byte boundary.
+    const std::size_t mn = static_cast<std::size_t>(m * n);
+    std::vector<float> c1_buf(mn + 32), c2_buf(mn + 32);
+    const auto at_offset = [&](std::vector<float>& v) {
+      const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+      const std::size_t skip = ((64 - addr % 64) % 64) / sizeof(float);
+      return v.data() + skip + static_cast<std::size_t>(c_offset);
+    };
+    float* const c1 = at_offset(c1_buf);
+    float* const c2 = at_offset(c2_buf);
     const long lda = ta ? m : k, ldb = tb ? k : n;
     const auto ours = [&] {
       simdgrad::gemm(simdgrad::MatLayout::row_major,
@@ -79,12 +97,12 @@ int main(int argc, char** argv) {
                      tb ? simdgrad::Trans::transpose : simdgrad::Trans::none,
                      static_cast<std::size_t>(m), static_cast<std::size_t>(n),
                      static_cast<std::size_t>(k), 1.0f, A.data(), static_cast<std::size_t>(lda),
-                     B.data(), static_cast<std::size_t>(ldb), 0.0f, c1.data(),
+                     B.data(), static_cast<std::size_t>(ldb), 0.0f, c1,
                      static_cast<std::size_t>(n));
     };
     const auto theirs = [&] {
       dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, A.data(), lda, B.data(), ldb,
-                 0.0f, c2.data(), n);
+                 0.0f, c2, n);
     };
     double best1 = 1e30, best2 = 1e30, total = 0;
     for (int r = 0; (r < 40 || total < min_time) && r < 100000; ++r) {
@@ -100,7 +118,7 @@ int main(int argc, char** argv) {
       total += s;
     }
     double diff = 0;
-    for (std::size_t i = 0; i < c1.size(); ++i)
+    for (std::size_t i = 0; i < mn; ++i)
       diff = std::max(diff, static_cast<double>(std::fabs(c1[i] - c2[i])));
     const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                         static_cast<double>(k) * 1e-9;

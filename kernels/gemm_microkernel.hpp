@@ -169,14 +169,16 @@ void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < J; ++j) acc[i][j] = splat(0.0f);
   std::size_t p = 0;
-  // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more): the
-  // hardware prefetchers follow a few such streams poorly, so every row is prefetched
-  // kDotAhead floats ahead, one line per 16 floats.
-  constexpr std::size_t kDotAhead = 512;
+  // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more). With
+  // 16-float vectors every row is prefetched kDotAhead floats ahead, a line per step (Zen 5:
+  // the hardware prefetchers followed 8 such streams poorly). With 8 and 4 floats the same
+  // prefetch made Zen 3 slower (1 x 4096 x 4096 against B^T: 0.73x of dnnl_sgemm with it, 1.0x
+  // without; SSE2 0.60x and 0.85x), so those vector widths leave it to the hardware.
+  constexpr std::size_t kDotAhead = kW >= 16 ? 512 : 0;
   for (; p + kW <= k; p += kW) {
     vf av[R];
     for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
-    if (p % 16 == 0)
+    if constexpr (kDotAhead > 0)
       for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
     for (int j = 0; j < J; ++j) {
       const vf bv = load(br[j] + p);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <numeric>
 #include <cstring>
 #include <string>
 
@@ -218,11 +219,17 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   auto alias_free = [](std::ptrdiff_t stride) { return (stride * 4) % 4096 != 0; };
   const bool mid_a = static_cast<std::size_t>(mk) <= mid &&
                      alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs);
-  // B in place streams kc rows of a panel per tile; with 64-byte panel rows (AVX2's 16 floats)
-  // a 2 KB stride already puts every row of a panel on two L1 sets (512^3 on AVX2: 0.73x in
-  // place, 0.98x packed), so there the stride must not be a multiple of 2 KB.
-  const std::ptrdiff_t b_alias = bk.nr * 4 >= 128 ? 4096 : 2048;
-  const bool b_free = (g.b_rs * 4) % b_alias != 0;
+  // B in place streams kc rows of a panel per tile, one row every few multiply-adds; how many
+  // of the 64 L1 sets of a 4 KB period its rows fall on depends on the stride (a 1 KB stride:
+  // 4 sets). AVX-512's 128-byte panel rows need only a stride off 4 KB multiples (Zen 5, 48 KB
+  // 12-way L1). AVX2's 64-byte rows need 16 sets or more (Zen 3, 32 KB 8-way L1: 256^3 ran at
+  // 0.73x of dnnl_sgemm in place with its 1 KB stride and 1.0x packed, 128 x 256 x 128 0.78x
+  // and 0.95x, 256 x 384 x 256 (8 sets) 0.85x and 1.0x; 64^3 (16 sets) is faster in place).
+  const std::size_t b_sets = [&] {
+    const std::size_t bytes = static_cast<std::size_t>(g.b_rs * 4) % 4096;
+    return bytes == 0 ? std::size_t{1} : 4096 / std::gcd(bytes, std::size_t{4096});
+  }();
+  const bool b_free = b_sets >= (bk.nr * 4 >= 128 ? 2u : 16u);
   const bool mid_b = static_cast<std::size_t>(kn) <= mid && b_free;
   // Up to 4 row tiles use each element of B at most 4 mr times: with an alias-free row stride
   // B is read in place (panel by panel, the row tiles inner) up to 4M floats (16 MB, in L3);
@@ -230,7 +237,9 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // comes from memory, where the packed path's prefetch of the next panel does better.
   const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && b_free &&
                      kn <= static_cast<double>(std::size_t{1} << 22);
-  g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || kn < small ||
+  // A small B (in L2) is read in place too; on AVX2 only at a stride of 16 sets or more.
+  const bool small_b = kn < small && (bk.nr * 4 >= 128 || b_free);
+  g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || small_b ||
                                   g.n <= narrow_n || mid_b || few_b);
   g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&
                  (g.n <= narrow_n || (mk < small && g.n <= 4 * narrow_n) || mid_a);
@@ -243,7 +252,12 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // A C of 16 MB or more (half of a typical L3) written by one k block with beta = 0 and no
   // epilogue is streamed past the caches: each tile is written once, and a normal store would
   // first read its lines (the k = 32 weight gradient 1024 x 4096 is bound by writing C).
-  g.stream_c = k <= static_cast<std::size_t>(bk.kc) && beta == 0.0f && act < 0 && !epilogue.bias &&
+  // AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2 outer product 1.13x ->
+  // 1.86-2.2x of dnnl_sgemm). With AVX2's half-line vectors it lost on Zen 3: 1024 x 4096 x 32
+  // ran at 0.67-0.77x streamed and 1.0-1.1x with normal stores, 2048 x 2048 x 64 0.76-0.82x
+  // and 1.03-1.05x, the outer product 1.18-1.23x and 1.5-1.7x.
+  g.stream_c = bk.nr * 4 >= 128 && k <= static_cast<std::size_t>(bk.kc) && beta == 0.0f &&
+               act < 0 && !epilogue.bias &&
                static_cast<double>(g.m) * static_cast<double>(g.n) >= static_cast<double>(std::size_t{1} << 22);
   const auto& t = table();
   const std::size_t ws_floats = kernels::gemm_workspace_floats(g.mc, g.nc, static_cast<std::size_t>(bk.kc));
