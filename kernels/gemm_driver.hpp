@@ -240,7 +240,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               const std::size_t r = mb - ir < rw ? mb - ir : rw;
               const float* ap = a_tile(ablk, ir);
               float* ct = g.c + (ic + ir) * ldc + jc;
-              ukr_for(afmt, true, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
+              ukr_narrow_for(afmt, rw, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc, r, nb);
             }
             continue;

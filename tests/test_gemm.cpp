@@ -282,6 +282,27 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
+// The narrow-block tiles' last rows: a block of fewer rows than their tile height runs at
+// the same width (the wide tile of fewer rows is wider than the block, and B read in place
+// ends there: ASan sees a read past it). Widths of 2-6 vectors of the main tile, every row
+// count up to two main tiles, B in place (exact ldb) and packed (transposed).
+TEST_P(Gemm, NarrowBlockLastRows) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr), nr = static_cast<std::size_t>(bk().nr);
+  for (std::size_t n : {2 * nr, 3 * nr, 4 * nr, 6 * nr})
+    for (std::size_t m = 1; m <= 2 * mr + 1; ++m)
+      for (Trans tb : kTrans) {
+        if (sgtest::small_run() && tb == Trans::transpose && m % 3 != 0) continue;
+        Problem p;
+        p.tb = tb;
+        p.m = m;
+        p.n = n;
+        p.k = 24;
+        p.beta = 0.5f;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
 // A C of 2^22 floats or more from one k block with beta = 0 and no epilogue goes out with
 // non-temporal stores (aligned whole vectors; the rest stored normally): rows of C unaligned
 // (ldc padded by 3), partial last vectors, NaN in C that must not leak.

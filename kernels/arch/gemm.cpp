@@ -75,6 +75,23 @@ inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
   return wide ? tile_for<0>(fmt, r) : tile_for<kNV>(fmt, r);
 }
 inline GemmUkrFn ukr_pf_for(int fmt, std::size_t r) { return tile_for<kNV, true>(fmt, r); }
+// The narrow-block tiles: rw rows of the wide family's width wide_v(rw) (rw < kMR), and the
+// block's last r < rw rows at that same width (the wide tile of r rows would be wider than
+// the block, and B, read in place, is only that wide).
+template <int RW = kMR - 1>
+GemmUkrFn ukr_narrow_for(int fmt, std::size_t rw, std::size_t r) {
+  if constexpr (RW >= 1) {
+    if (rw == static_cast<std::size_t>(RW)) {
+      constexpr int V = wide_v(RW);
+      if (fmt == kApi) return pick_tile<kApi, V, false, RW>(r);
+      if (fmt == kAip) return pick_tile<kAip, V, false, RW>(r);
+      if (fmt == kAinplaceT) return pick_tile<kAinplaceT, V, false, RW>(r);
+      return pick_tile<kAinplace, V, false, RW>(r);
+    }
+    return ukr_narrow_for<RW - 1>(fmt, rw, r);
+  }
+  return nullptr;
+}
 inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) { return tile_for<1>(fmt, r); }
 
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
