@@ -59,6 +59,11 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[i][v] = splat(0.0f);
 
+  // Per k step the tile holds its R x V accumulators and either the V vectors of B's row with
+  // one broadcast at a time (the main tiles: 12 + 2 + 1 of AVX2's 16 registers) or the R
+  // broadcasts with one vector of B at a time, whichever fits the register file (AVX2's 3 x 4
+  // wide tile needs 12 + 3 + 1; with B's 4 vectors GCC kept two accumulators on the stack).
+  constexpr bool kBroadcastFirst = R * V + V + 1 > kVectorRegs && R * V + R + 1 <= kVectorRegs;
   // Every cache line of the B row kAhead steps ahead (B is streamed; read in place it is
   // strided by ldb, which the hardware prefetchers follow poorly).
   constexpr std::ptrdiff_t kAhead = 16;
@@ -87,14 +92,26 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
         }
       }
     }
-    vf bv[V];
-#pragma GCC unroll 8
-    for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
+    if constexpr (kBroadcastFirst) {
+      vf av[R];
 #pragma GCC unroll 32
-    for (int i = 0; i < R; ++i) {
-      const vf ai = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
+      for (int i = 0; i < R; ++i) av[i] = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
 #pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < V; ++v) {
+        const vf bv = load(b + v * static_cast<std::ptrdiff_t>(kW));
+#pragma GCC unroll 32
+        for (int i = 0; i < R; ++i) acc[i][v] = fmadd(av[i], bv, acc[i][v]);
+      }
+    } else {
+      vf bv[V];
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
+#pragma GCC unroll 32
+      for (int i = 0; i < R; ++i) {
+        const vf ai = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+      }
     }
     a += ACS == 0 ? a_rs : ACS;
     b += b_rs;

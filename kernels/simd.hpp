@@ -13,6 +13,7 @@ using vf = float;
 using vi = std::int32_t;
 using vm = bool;
 constexpr std::size_t kW = 1;
+constexpr int kVectorRegs = 16;  // the register tiles' budget (x86-64's 16 xmm)
 #if defined(__FP_FAST_FMAF)
 #define SIMDGRAD_FUSED 1
 inline vf fmadd(vf a, vf b, vf c) { return __builtin_fmaf(a, b, c); }
@@ -68,6 +69,12 @@ using vf = xsimd::batch<float, arch_t>;
 using vi = xsimd::batch<std::int32_t, arch_t>;
 using vm = xsimd::batch_bool<float, arch_t>;
 constexpr std::size_t kW = vf::size;
+// Architectural vector registers, the register tiles' budget.
+#if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_NEON)
+constexpr int kVectorRegs = 32;
+#else
+constexpr int kVectorRegs = 16;
+#endif
 
 // xsimd 8.1 does not fuse xsimd::fma on AVX-512, so each ISA states its FMA explicitly.
 inline vf fmadd(vf a, vf b, vf c) {
