@@ -26,7 +26,8 @@ using kernels::GemmBlocking;
 
 // Multiply-adds per thread below which gemm stays on one thread (2^18: about 2 us of work at
 // the AVX-512 rate, against about 1 us to wake and join a second thread): 64^3 stays on one
-// thread, 96^3 and up take two (2^21 left 128^3 on one, at 0.45-0.6x of oneDNN's two).
+// thread, 96^3 and up take two (2^21 left 128^3 on one, at 0.45-0.6x of oneDNN's two). Scaled
+// by the tile width for narrower vectors (below).
 constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
 
 const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
@@ -264,7 +265,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   const double fmas = static_cast<double>(g.m) * static_cast<double>(g.n) *
                       static_cast<double>(k > 0 ? k : 1);
   const std::size_t work = fmas > 1e18 ? static_cast<std::size_t>(1e18) : static_cast<std::size_t>(fmas);
-  const int threads = detail::threads_for(work, kMinFmaPerThread);
+  // The same time per thread at every vector width: AVX2 (nr = 16) does half AVX-512's
+  // multiply-adds per cycle, so a second thread from 2^17 (Zen 3: 80^3 on two threads 1.08-1.1x
+  // of dnnl_sgemm, on one 0.77x).
+  const std::size_t min_fma = kMinFmaPerThread / 32 * static_cast<std::size_t>(bk.nr);
+  const int threads = detail::threads_for(work, min_fma);
   int gm = 1, gn = 1;
   if (threads > 1) choose_grid(g.m, g.n, bk, threads, gm, gn);
   const int used = gm * gn;
