@@ -4,14 +4,17 @@
 // which a benchmark that runs one side's repetitions after the other's does not; this is the
 // cross-check for the GEMM rows of simdgrad_bench.
 //
-//   simdgrad_gemm_pair [--min-time S] [--c-offset F] M N K OPS [M N K OPS ...]
+//   simdgrad_gemm_pair [--min-time S] [--c-offset F] [--ab-offset F] M N K OPS [...]
 //
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
 // dimensions). Threads: OMP_NUM_THREADS (both libraries); SIMDGRAD_MAX_ISA and
 // ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
 // (default 1). C starts on a 64-byte boundary (as in simdgrad_bench) plus F floats (default 0;
-// e.g. 4 for the 16-byte offset of a large malloc). Prints GFLOPS of both and their ratio (simdgrad / oneDNN: above 1, simdgrad is
-// faster), and the largest difference of the two results.
+// e.g. 4 for the 16-byte offset of a large malloc); A and B lie where std::vector puts them,
+// or with --ab-offset F on a 64-byte boundary plus F floats (0: simdgrad_bench's placement,
+// all three at the same offset in their pages). Prints GFLOPS of both and their ratio
+// (simdgrad / oneDNN: above 1, simdgrad is faster), and the largest difference of the two
+// results.
 #include <dnnl.h>
 #include <simdgrad/simdgrad.hpp>
 
@@ -29,8 +32,8 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] [--c-offset F] M N K OPS "
-                       "[M N K OPS ...]\n"
+  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] [--c-offset F] [--ab-offset F] "
+                       "M N K OPS [M N K OPS ...]\n"
                        "  OPS: NN, NT, TN or TT (op(A), op(B)); row-major storage\n");
   return 2;
 }
@@ -60,11 +63,13 @@ int main(int argc, char** argv) {
     min_time = std::atof(argv[a + 1]);
     a += 2;
   }
-  long c_offset = 0;
-  if (a + 1 < argc && std::strcmp(argv[a], "--c-offset") == 0) {
-    c_offset = std::atol(argv[a + 1]);
+  long c_offset = 0, ab_offset = -1;
+  while (a + 1 < argc && (std::strcmp(argv[a], "--c-offset") == 0 ||
+                          std::strcmp(argv[a], "--ab-offset") == 0)) {
+    long& off = argv[a][2] == 'c' ? c_offset : ab_offset;
+    off = std::atol(argv[a + 1]);
     a += 2;
-    if (c_offset < 0 || c_offset >= 16) return usage();
+    if (off < 0 || off >= 16) return usage();
   }
   if (argc - a < 4 || (argc - a) % 4 != 0) return usage();
   std::printf("simdgrad %s (isa %s, %d threads) against dnnl_sgemm\n", simdgrad::version(),
@@ -78,8 +83,20 @@ int main(int argc, char** argv) {
         (ops[1] != 'N' && ops[1] != 'T'))
       return usage();
     const bool ta = ops[0] == 'T', tb = ops[1] == 'T';
-    const auto A = uniform(static_cast<std::size_t>(m * k), -0.5f, 0.5f, 1);
-    const auto B = uniform(static_cast<std::size_t>(k * n), -0.5f, 0.5f, 2);
+    const auto A0 = uniform(static_cast<std::size_t>(m * k), -0.5f, 0.5f, 1);
+    const auto B0 = uniform(static_cast<std::size_t>(k * n), -0.5f, 0.5f, 2);
+    std::vector<float> A_buf(A0.size() + 32), B_buf(B0.size() + 32);
+    auto place = [&](std::vector<float>& buf, const std::vector<float>& src, long off) {
+      float* p = buf.data();
+      if (off >= 0) {
+        const auto addr = reinterpret_cast<std::uintptr_t>(p);
+        p += ((64 - addr % 64) % 64) / sizeof(float) + static_cast<std::size_t>(off);
+      }
+      std::copy(src.begin(), src.end(), p);
+      return p;
+    };
+    struct V { const float* p; const float* data() const { return p; } };
+    const V A{place(A_buf, A0, ab_offset)}, B{place(B_buf, B0, ab_offset)};
     // C of both sides at the same offset from a 64-byte boundary.
     const std::size_t mn = static_cast<std::size_t>(m * n);
     std::vector<float> c1_buf(mn + 32), c2_buf(mn + 32);
