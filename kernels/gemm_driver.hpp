@@ -42,6 +42,8 @@ constexpr std::size_t kFewRows = 192;
 constexpr std::size_t kFewTilesInPlace = 4;
 /// The narrow-block tiles read all of B's k block (kb x their width) per row tile: 32 KB at most.
 constexpr std::size_t kNarrowBFloats = 8192;
+/// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
+constexpr std::size_t kMinChains = 8;
 
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
@@ -183,6 +185,18 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
 
   for (std::size_t ic = m0; ic < m1; ic += MC) {
     const std::size_t mb = m1 - ic < MC ? m1 - ic : MC;
+    // The block's row tiles: mr rows each, except that a last tile too short to hide the
+    // multiply-add latency (fewer than kMinChains accumulators) shares the last mr + rem rows
+    // evenly with the tile before it: 128 rows on AVX2 end in 4 + 4 rows, not 6 + 2 (a 2 x 16
+    // tile has 4 chains). Packing A and every loop below follow it.
+    const std::size_t rem = mb % MR;
+    const std::size_t split_at =
+        rem != 0 && mb > MR && rem * static_cast<std::size_t>(kNV) < kMinChains ? mb - rem - MR : mb;
+    const std::size_t split_rows = (MR + rem + 1) / 2;
+    auto rows_at = [&](std::size_t ir) -> std::size_t {
+      if (ir == split_at) return split_rows;
+      return mb - ir < MR ? mb - ir : MR;
+    };
     // k in ceil(k / kc) blocks of equal size (at most kc): no short last block. Depends on k
     // and kc only, so it is the same on every ISA and thread.
     const std::size_t nkb = (g.k + KC - 1) / KC;
@@ -193,12 +207,13 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       const int mode = !first || g.beta == 1.0f ? kStoreAccumulate
                        : g.beta == 0.0f         ? kStoreAssign
                                                 : kStoreScale;
-      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels of MR rows (unless in place).
+      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels, one per row tile (unless
+      // in place).
       const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
                           static_cast<std::ptrdiff_t>(pc) * g.a_cs;
       if (!a_inplace)
-        for (std::size_t ir = 0; ir < mb; ir += MR) {
-          const std::size_t r = mb - ir < MR ? mb - ir : MR;
+        for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
+          r = rows_at(ir);
           const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
           if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
           else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
@@ -273,8 +288,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             else if (jc + NC < n1)
               next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
                      static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
-            for (std::size_t ir = 0, t = 0; ir < mb; ir += MR, ++t) {
-              const std::size_t r = mb - ir < MR ? mb - ir : MR;
+            for (std::size_t ir = 0, t = 0, r = 0; ir < mb; ir += r, ++t) {
+              r = rows_at(ir);
               const float* ap = a_tile(ablk, ir);
               float* ct = g.c + (ic + ir) * ldc + jc + jr;
               // Tile t prefetches units [t*per_tile, (t+1)*per_tile), one every pf_every steps.
@@ -304,20 +319,17 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // Few row tiles over B read in place: column panel outer, row tiles inner, so that
         // each panel of B comes from memory once and the next tiles find it in L1/L2.
         // Where a tile's rows can start on any row of A (A in place, or packed [i][p]), the
-        // rows are shared evenly among ceil(mb / mr) tiles, e.g. 13 rows on AVX2 as 5 + 4 + 4,
-        // each tile with 8 or more accumulators; 12 + 1 rows ran at 0.88x of dnnl_sgemm on
-        // Zen 3 (13 x 500 x 500), the last row's wide tile streaming all of B again. Packed
-        // [p][i] panels hold mr rows each: there the full tiles run here and the last rows
-        // take the wide tiles of the loop below.
-        std::size_t ir_begin = 0;
+        // rows are shared evenly among ceil(mb / mr) tiles, e.g. 13 rows on AVX2 as 5 + 4 + 4;
+        // 12 + 1 rows ran at 0.88x of dnnl_sgemm on Zen 3 (13 x 500 x 500), the last row's
+        // wide tile streaming all of B again. Packed [p][i] panels follow the block's tiles.
         if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
           GemmTileStore st = tile_store(NR, mode);
           const bool even = afmt != kApi;
-          const std::size_t tiles = even ? (mb + MR - 1) / MR : mb / MR;
+          const std::size_t tiles = (mb + MR - 1) / MR;
           std::size_t rows[kFewTilesInPlace];
           GemmUkrFn uks[kFewTilesInPlace];
-          for (std::size_t t = 0; t < tiles; ++t) {
-            rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : MR;
+          for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
+            rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : rows_at(ir);
             uks[t] = ukr_for(afmt, false, rows[t]);
           }
           for (std::size_t jr = 0; jr < nb; jr += NR) {
@@ -334,11 +346,10 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
             }
           }
-          if (even || tiles * MR == mb) continue;
-          ir_begin = tiles * MR;
+          continue;
         }
-        for (std::size_t ir = ir_begin; ir < mb; ir += MR) {
-          const std::size_t r = mb - ir < MR ? mb - ir : MR;
+        for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
+          r = rows_at(ir);
           const GemmUkrFn uk = ukr_for(afmt, false, r);
           const float* ap = a_tile(ablk, ir);
           float* crow = g.c + (ic + ir) * ldc;
