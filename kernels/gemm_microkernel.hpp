@@ -39,6 +39,36 @@ struct GemmTileStore {
   std::size_t pf_wrap = 1, pf_left = 1, pf_every = 1;
 };
 
+/// The store of a tile with fewer than V*kW live columns, or streamed: out of line, so that the
+/// kernel's accumulators stay in registers (with this loop inline GCC kept them in a stack
+/// array and zeroed it on every call).
+template <int R, int V>
+__attribute__((noinline)) void gemm_tile_store_edge(const vf (&acc)[R][V], float* __restrict c,
+                                                    std::size_t ldc,
+                                                    const GemmTileStore* __restrict st) {
+  const std::size_t ncols = st->ncols;
+  const int mode = st->mode;
+  const vf va = splat(st->alpha), vb = splat(st->beta);
+  const bool stream = mode == kStoreAssign && st->stream;
+  for (int i = 0; i < R; ++i) {
+    float* cr = c + static_cast<std::size_t>(i) * ldc;
+    for (int v = 0; v < V; ++v) {
+      const std::size_t j = static_cast<std::size_t>(v) * kW;
+      if (j >= ncols) break;
+      const std::size_t w = ncols - j < kW ? ncols - j : kW;
+      float* cp = cr + j;
+      vf r;
+      if (mode == kStoreAssign) r = va * acc[i][v];
+      else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load_partial(cp, w));
+      else r = fmadd(va, acc[i][v], vb * load_partial(cp, w));
+      if (w == kW && stream && reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
+        store_stream(cp, r);
+      else if (w == kW) store(cp, r);
+      else store_partial(cp, r, w);
+    }
+  }
+}
+
 template <int R, int V, int ARS, int ACS, bool PF = false>
 void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
               const float* __restrict b,
@@ -145,23 +175,12 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
     }
     return;
   }
-  for (int i = 0; i < R; ++i) {
-    float* cr = c + static_cast<std::size_t>(i) * ldc;
-    for (int v = 0; v < V; ++v) {
-      const std::size_t j = static_cast<std::size_t>(v) * kW;
-      if (j >= ncols) break;
-      const std::size_t w = ncols - j < kW ? ncols - j : kW;
-      float* cp = cr + j;
-      vf r;
-      if (mode == kStoreAssign) r = va * acc[i][v];
-      else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load_partial(cp, w));
-      else r = fmadd(va, acc[i][v], vb * load_partial(cp, w));
-      if (w == kW && stream && reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
-        store_stream(cp, r);
-      else if (w == kW) store(cp, r);
-      else store_partial(cp, r, w);
-    }
-  }
+  vf out[R][V];  // a copy: acc itself never has its address taken
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) out[i][v] = acc[i][v];
+  gemm_tile_store_edge<R, V>(out, c, ldc, st);
 }
 
 using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, const float* b,
