@@ -42,8 +42,6 @@ constexpr std::size_t kFewRows = 192;
 constexpr std::size_t kFewTilesInPlace = 4;
 /// The narrow-block tiles read all of B's k block (kb x their width) per row tile: 32 KB at most.
 constexpr std::size_t kNarrowBFloats = 8192;
-/// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
-constexpr std::size_t kMinChains = 8;
 
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
@@ -348,8 +346,17 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           }
           continue;
         }
+        // A last column panel of one vector runs on one-vector tiles: mr x 1 vector has too
+        // few chains on AVX2 (6), so there two row tiles take it together (12 x 8), where their
+        // rows lie at one stride (A in place or packed [i][p]): 1000 x 40 x 100 and 100^3.
+        const GemmUkrFn uk_pair = ukr_v1_pair_for(afmt);
+        bool pair_done = false;  // the previous row tile also computed this tile's last panel
         for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
           r = rows_at(ir);
+          const bool pair_here = uk_pair && !pair_done && r == MR && ir + MR < mb &&
+                                 rows_at(ir + MR) == MR;
+          const bool skip_v1 = pair_done;
+          pair_done = pair_here;
           const GemmUkrFn uk = ukr_for(afmt, false, r);
           const float* ap = a_tile(ablk, ir);
           float* crow = g.c + (ic + ir) * ldc;
@@ -371,12 +378,18 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
             st.ncols = w;
             float* ct = crow + jc + jr;
-            if (jr < n_inplace)
+            std::size_t rows = r;
+            if (jr < n_inplace) {
               uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-            else
+            } else if (w <= kW && (pair_here || skip_v1)) {
+              if (skip_v1) continue;
+              rows = 2 * MR;
+              uk_pair(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+            } else {
               packed_ukr(uk, r, w)(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR),
                                    ct, ldc, &st);
-            if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+            }
+            if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, rows, w);
           }
         }
       }

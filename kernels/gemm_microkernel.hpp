@@ -15,6 +15,9 @@
 // Every path (full tile, edge tile, any R) evaluates the same formula per element, so the result
 // does not depend on how C is cut into tiles or across threads.
 
+/// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
+constexpr std::size_t kMinChains = 8;
+
 constexpr int kStoreAssign = 0;
 constexpr int kStoreAccumulate = 1;
 constexpr int kStoreScale = 2;

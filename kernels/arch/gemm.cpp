@@ -93,6 +93,18 @@ GemmUkrFn ukr_narrow_for(int fmt, std::size_t rw, std::size_t r) {
   return nullptr;
 }
 inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) { return tile_for<1>(fmt, r); }
+// Two row tiles' one-vector tile (2 kMR rows), where kMR one-vector chains are too few to hide
+// the multiply-add latency, for A panels whose rows lie at one stride; nullptr elsewhere.
+inline GemmUkrFn ukr_v1_pair_for(int fmt) {
+  if constexpr (static_cast<std::size_t>(kMR) < kMinChains && 2 * kMR + 2 <= kVectorRegs) {
+    constexpr int R = 2 * kMR;
+    if (fmt == kAip) return &gemm_ukr<R, 1, ars_of<kAip, R>(), acs_of<kAip, R>()>;
+    if (fmt == kAinplace) return &gemm_ukr<R, 1, ars_of<kAinplace, R>(), acs_of<kAinplace, R>()>;
+    if (fmt == kAinplaceT)
+      return &gemm_ukr<R, 1, ars_of<kAinplaceT, R>(), acs_of<kAinplaceT, R>()>;
+  }
+  return nullptr;
+}
 
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
 // the bias alone. Extend the list as the activation family grows.
