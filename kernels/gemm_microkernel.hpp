@@ -154,14 +154,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   const int mode = st->mode;
   const vf va = splat(st->alpha), vb = splat(st->beta);
   const bool stream = mode == kStoreAssign && st->stream;
-  if (ncols == static_cast<std::size_t>(V) * kW && !stream && mode == kStoreAssign &&
-      st->alpha == 1.0f) {  // C = acc: 1 * acc is acc, no multiply
-#pragma GCC unroll 32
-    for (int i = 0; i < R; ++i)
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) store(c + static_cast<std::size_t>(i) * ldc + v * kW, acc[i][v]);
-    return;
-  }
+  const bool unit = st->alpha == 1.0f;  // C = acc when assigning: 1 * acc is acc, no multiply
   if (ncols == static_cast<std::size_t>(V) * kW && !stream) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
@@ -170,7 +163,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
       for (int v = 0; v < V; ++v) {
         float* cp = cr + v * kW;
         vf r;
-        if (mode == kStoreAssign) r = va * acc[i][v];
+        if (mode == kStoreAssign) r = unit ? acc[i][v] : va * acc[i][v];
         else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load(cp));
         else r = fmadd(va, acc[i][v], vb * load(cp));
         store(cp, r);

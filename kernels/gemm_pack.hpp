@@ -2,7 +2,6 @@
 // and B into the caller's workspace in the order the microkernel reads them; no arithmetic, so
 // packing never changes a result.
 
-/// dst[0..n) = src[0..n): whole vectors, then the tail (below).
 /// Fewer than kW floats (at most 15) in fixed-size pieces, which compile to plain moves.
 inline void gemm_copy_short(float* __restrict dst, const float* __restrict src, std::size_t n) {
   std::size_t i = 0;
@@ -12,6 +11,7 @@ inline void gemm_copy_short(float* __restrict dst, const float* __restrict src, 
   if (n & 1) dst[i] = src[i];
 }
 
+/// dst[0..n) = src[0..n): whole vectors, then the tail (below).
 inline void gemm_copy_run(float* __restrict dst, const float* __restrict src, std::size_t n) {
   std::size_t i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
