@@ -227,15 +227,16 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
                      alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs);
   // B in place streams kc rows of a panel per tile, one row every few multiply-adds; how many
   // of the 64 L1 sets of a 4 KB period its rows fall on depends on the stride (a 1 KB stride:
-  // 4 sets). AVX-512's 128-byte panel rows need only a stride off 4 KB multiples (Zen 5, 48 KB
-  // 12-way L1). AVX2's 64-byte rows need 16 sets or more (Zen 3, 32 KB 8-way L1: 256^3 ran at
-  // 0.73x of dnnl_sgemm in place with its 1 KB stride and 1.0x packed, 128 x 256 x 128 0.78x
-  // and 0.95x, 256 x 384 x 256 (8 sets) 0.85x and 1.0x; 64^3 (16 sets) is faster in place).
+  // 4 sets); they need 16 sets or more, else they evict the tile's A panel. AVX2 on Zen 3
+  // (32 KB 8-way L1): 256^3 ran at 0.73x of dnnl_sgemm in place with its 1 KB stride and 1.0x
+  // packed, 128 x 256 x 128 0.78x and 0.95x, 256 x 384 x 256 (8 sets) 0.85x and 1.0x; 64^3
+  // (16 sets) is faster in place. AVX-512 on an Intel Xeon (48 KB 12-way L1): 512^3 (2 KB
+  // stride, 2 sets) 0.93x in place and 1.05x packed, 256 x 512 x 512 0.91x and 1.02x.
   const std::size_t b_sets = [&] {
     const std::size_t bytes = static_cast<std::size_t>(g.b_rs * 4) % 4096;
     return bytes == 0 ? std::size_t{1} : 4096 / std::gcd(bytes, std::size_t{4096});
   }();
-  const bool b_free = b_sets >= (bk.nr * 4 >= 128 ? 2u : 16u);
+  const bool b_free = b_sets >= 16u;
   const bool mid_b = static_cast<std::size_t>(kn) <= mid && b_free;
   // Up to 4 row tiles use each element of B at most 4 mr times: with an alias-free row stride
   // B is read in place (panel by panel, the row tiles inner) up to 4M floats (16 MB, in L3);
