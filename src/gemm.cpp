@@ -262,8 +262,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2 outer product 1.13x ->
   // 1.86-2.2x of dnnl_sgemm). With AVX2's half-line vectors it lost on Zen 3: 1024 x 4096 x 32
   // ran at 0.67-0.77x streamed and 1.0-1.1x with normal stores, 2048 x 2048 x 64 0.76-0.82x
-  // and 1.03-1.05x, the outer product 1.18-1.23x and 1.5-1.7x.
-  g.stream_c = bk.nr * 4 >= 128 && k <= static_cast<std::size_t>(bk.kc) && beta == 0.0f &&
+  // and 1.03-1.05x, the outer product 1.18-1.23x and 1.5-1.7x. Only for k <= 8, where writing
+  // C is most of the time: on an Intel Xeon (AVX-512, 1 thread) streaming won at k = 1, 4, 8
+  // (4096^2: 10.1 -> 12.1, 35.8 -> 46.4, 65 -> 79 GFLOPS) and lost from k = 16 on (2048 x 4096
+  // x 16: 122 -> 97, x 32: 143 -> 133; 4096 x 1024 x 128: 168 -> 156; 2 threads alike).
+  g.stream_c = bk.nr * 4 >= 128 && k <= 8 && beta == 0.0f &&
                act < 0 && !epilogue.bias &&
                static_cast<double>(g.m) * static_cast<double>(g.n) >= static_cast<double>(std::size_t{1} << 22);
   const auto& t = table();

@@ -303,7 +303,7 @@ TEST_P(Gemm, NarrowBlockLastRows) {
       }
 }
 
-// A C of 2^22 floats or more from one k block with beta = 0 and no epilogue goes out with
+// A C of 2^22 floats or more with k <= 8, beta = 0 and no epilogue goes out with
 // non-temporal stores (aligned whole vectors; the rest stored normally): rows of C unaligned
 // (ldc padded by 3), partial last vectors, NaN in C that must not leak.
 TEST_P(Gemm, LargeCStreamed) {
@@ -313,7 +313,7 @@ TEST_P(Gemm, LargeCStreamed) {
     p.ta = ta;
     p.m = 1030;
     p.n = 4100;
-    p.k = 24;
+    p.k = 7;  // streamed only for k <= 8
     p.pad_c = 3;
     p.alpha = 0.75f;
     p.nan_c = true;
