@@ -303,6 +303,26 @@ TEST_P(Gemm, NarrowBlockLastRows) {
       }
 }
 
+// Few row tiles over B read in place with rows at one stride (A in place, by rows or
+// transposed, or packed [i][p] where its row stride is a 4 KB multiple): the rows shared among
+// tiles that may be taller than the main tile (AVX-512 14 x 32), over two k blocks, a partial
+// last panel and one of at most a vector.
+TEST_P(Gemm, FewTallTiles) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr), nr = static_cast<std::size_t>(bk().nr);
+  for (std::size_t m = mr + 1; m <= 4 * mr; m += sgtest::small_run() ? 5 : 1)
+    for (Trans ta : kTrans)
+      for (std::size_t n : {5 * nr + 5, 9 * nr + nr / 2 + 1}) {
+        Problem p;
+        p.ta = ta;
+        p.m = m;
+        p.n = n;
+        p.k = n < 6 * nr ? 300 : 1024;  // the second: A's rows 4 KB apart, packed
+        p.beta = -0.5f;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
 // A C of 2^22 floats or more with k <= 8, beta = 0 and no epilogue goes out with
 // non-temporal stores (aligned whole vectors; the rest stored normally): rows of C unaligned
 // (ldc padded by 3), partial last vectors, NaN in C that must not leak.
@@ -558,26 +578,30 @@ TEST(GemmThreads, IdenticalBits) {
 // element is the same chain of multiply-adds on every path.
 TEST(GemmIsas, SameFormulaSameBits) {
   const auto isas = sgtest::test_isas();
-  Problem p;
-  p.tb = Trans::transpose;
-  p.m = 29;
-  p.n = 71;
-  p.k = 800;
-  p.beta = 2.0f;
-  p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
-  const Data d = make_data(p);
-  std::vector<std::vector<float>> out;
-  for (simdgrad::Isa isa : isas) {
-    sgtest::IsaScope scope(isa);
-    out.push_back(run_gemm(p, d));
-  }
-  for (std::size_t x = 0; x < isas.size(); ++x)
-    for (std::size_t y = x + 1; y < isas.size(); ++y) {
-      if (!sgtest::same_formula(isas[x], isas[y])) continue;
-      for (std::size_t i = 0; i < out[x].size(); ++i)
-        ASSERT_TRUE(sgtest::same_bits(out[x][i], out[y][i]))
-            << simdgrad::isa_name(isas[x]) << " vs " << simdgrad::isa_name(isas[y]) << " at " << i;
+  // B transposed (packed), and few rows over B in place (taller tiles on AVX-512).
+  for (int shape = 0; shape < 2; ++shape) {
+    Problem p;
+    p.tb = shape == 0 ? Trans::transpose : Trans::none;
+    p.m = shape == 0 ? 29 : 13;
+    p.n = shape == 0 ? 71 : 165;
+    p.k = shape == 0 ? 800 : 300;
+    p.beta = 2.0f;
+    p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+    const Data d = make_data(p);
+    std::vector<std::vector<float>> out;
+    for (simdgrad::Isa isa : isas) {
+      sgtest::IsaScope scope(isa);
+      out.push_back(run_gemm(p, d));
     }
+    for (std::size_t x = 0; x < isas.size(); ++x)
+      for (std::size_t y = x + 1; y < isas.size(); ++y) {
+        if (!sgtest::same_formula(isas[x], isas[y])) continue;
+        for (std::size_t i = 0; i < out[x].size(); ++i)
+          ASSERT_TRUE(sgtest::same_bits(out[x][i], out[y][i]))
+              << simdgrad::isa_name(isas[x]) << " vs " << simdgrad::isa_name(isas[y]) << " "
+              << p.str() << " at " << i;
+      }
+  }
 }
 
 #if defined(SIMDGRAD_TEST_ONEDNN)
