@@ -96,16 +96,17 @@ inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) { return tile_for<1>(fmt, r)
 // Tiles taller than the main one, as tall as the register file holds (R x kNV accumulators, kNV
 // B vectors and a broadcast): AVX-512 14 x 32 (31 of 32 zmm), NEON 9 x 12; none on AVX2 or
 // SSE2. For few row tiles over B read in place, rows at one stride (A in place or packed
-// [i][p]): 13 rows in one tile read each panel of B once instead of twice.
+// [i][p]): 13 rows in one tile read each panel of B once instead of twice. ukr_tall_for(fmt, r)
+// takes any 1 <= r <= kTallMR (the main tiles up to kMR); nullptr for taller [p][i] panels.
 constexpr int kTallMR = [] {
   int r = kMR;
   while ((r + 1) * kNV + kNV + 1 <= kVectorRegs && r + 1 <= 16) ++r;
   return r;
 }();
 inline GemmUkrFn ukr_tall_for(int fmt, std::size_t r) {
+  if (r <= static_cast<std::size_t>(kMR)) return ukr_for(fmt, false, r);
   if constexpr (kTallMR > kMR) {
-    if (r <= static_cast<std::size_t>(kMR) || r > static_cast<std::size_t>(kTallMR) || fmt == kApi)
-      return nullptr;
+    if (r > static_cast<std::size_t>(kTallMR) || fmt == kApi) return nullptr;
     if (fmt == kAip) return pick_tile<kAip, kNV, false, kTallMR>(r);
     if (fmt == kAinplaceT) return pick_tile<kAinplaceT, kNV, false, kTallMR>(r);
     return pick_tile<kAinplace, kNV, false, kTallMR>(r);
