@@ -18,6 +18,13 @@
 /// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
 constexpr std::size_t kMinChains = 8;
 
+/// A compile-time flag passed to a generic lambda (the headers are included inside a namespace,
+/// so <type_traits> is not at hand).
+template <bool B>
+struct GemmBoolTag {
+  static constexpr bool value = B;
+};
+
 constexpr int kStoreAssign = 0;
 constexpr int kStoreAccumulate = 1;
 constexpr int kStoreScale = 2;
@@ -107,53 +114,76 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   const std::ptrdiff_t pf_rs = PF ? st->pf_rs : 0, pf_jump = PF ? st->pf_jump : 0;
   const std::size_t pf_wrap = PF ? st->pf_wrap : 1, pf_every = PF ? st->pf_every : 1;
   std::size_t pf_left = PF ? st->pf_left : 1, pf_tick = pf_every;
+  // A in place (ARS = 0): rows at a run-time stride, addressed as one of ceil(R / 4) bases
+  // (every fourth row) plus 0, 1, 2 or 3 strides, so that the loop needs 2 index registers
+  // and ceil(R / 4) pointers instead of R - 1 offsets (with 12 rows GCC spilled 3 to the stack).
+  constexpr int kBases = ARS == 0 ? (R + 3) / 4 : 1;
+  const float* ab[kBases];
+#pragma GCC unroll 4
+  for (int t = 0; t < kBases; ++t) ab[t] = a + 4 * t * a_rs;
+  const std::ptrdiff_t rs1 = a_rs, rs3 = 3 * a_rs;
+  auto a_row = [&](int i) {
+    const float* base = ab[ARS == 0 ? i / 4 : 0];
+    const int o = i % 4;
+    return o == 0 ? base[0] : o == 1 ? base[rs1] : o == 2 ? base[2 * rs1] : base[rs3];
+  };
+  // The k loop in two versions, with and without the prefetch of B: a test inside the loop cost
+  // a register and a compare per step.
+  auto k_loop = [&](auto pfb_tag) {
 #pragma GCC unroll 2
-  for (std::size_t p = 0; p < kb; ++p) {
-    if (pf_b) {
+    for (std::size_t p = 0; p < kb; ++p) {
+      if constexpr (decltype(pfb_tag)::value) {
 #pragma GCC unroll 16
-      for (int q = 0; q < V * static_cast<int>(kW); q += 16)
-        __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
-      __builtin_prefetch(b + kAhead * b_rs + (V * static_cast<int>(kW) - 1), 0, 3);
-    }
-    if constexpr (PF) {
-      if (--pf_tick == 0) {
-        pf_tick = pf_every;
+        for (int q = 0; q < V * static_cast<int>(kW); q += 16)
+          __builtin_prefetch(b + kAhead * b_rs + q, 0, 3);
+        __builtin_prefetch(b + kAhead * b_rs + (V * static_cast<int>(kW) - 1), 0, 3);
+      }
+      if constexpr (PF) {
+        if (--pf_tick == 0) {
+          pf_tick = pf_every;
 #pragma GCC unroll 16
-        for (int q = 0; q < V * static_cast<int>(kW); q += 16) __builtin_prefetch(pf + q, 0, 2);
-        // The unit's last line: a row of B is not 64-byte aligned in general.
-        __builtin_prefetch(pf + (V * static_cast<int>(kW) - 1), 0, 2);
-        if (--pf_left == 0) {
-          pf_left = pf_wrap;
-          pf += pf_jump;
-        } else {
-          pf += pf_rs;
+          for (int q = 0; q < V * static_cast<int>(kW); q += 16) __builtin_prefetch(pf + q, 0, 2);
+          // The unit's last line: a row of B is not 64-byte aligned in general.
+          __builtin_prefetch(pf + (V * static_cast<int>(kW) - 1), 0, 2);
+          if (--pf_left == 0) {
+            pf_left = pf_wrap;
+            pf += pf_jump;
+          } else {
+            pf += pf_rs;
+          }
         }
       }
-    }
-    if constexpr (kBroadcastFirst) {
-      vf av[R];
+      if constexpr (kBroadcastFirst) {
+        vf av[R];
 #pragma GCC unroll 32
-      for (int i = 0; i < R; ++i) av[i] = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
+        for (int i = 0; i < R; ++i) av[i] = splat(ARS == 0 ? a_row(i) : a[i * ARS]);
 #pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) {
-        const vf bv = load(b + v * static_cast<std::ptrdiff_t>(kW));
+        for (int v = 0; v < V; ++v) {
+          const vf bv = load(b + v * static_cast<std::ptrdiff_t>(kW));
 #pragma GCC unroll 32
-        for (int i = 0; i < R; ++i) acc[i][v] = fmadd(av[i], bv, acc[i][v]);
+          for (int i = 0; i < R; ++i) acc[i][v] = fmadd(av[i], bv, acc[i][v]);
+        }
+      } else {
+        vf bv[V];
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
+#pragma GCC unroll 32
+        for (int i = 0; i < R; ++i) {
+          const vf ai = splat(ARS == 0 ? a_row(i) : a[i * ARS]);
+#pragma GCC unroll 8
+          for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+        }
       }
-    } else {
-      vf bv[V];
-#pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
-#pragma GCC unroll 32
-      for (int i = 0; i < R; ++i) {
-        const vf ai = splat(ARS == 0 ? a[i * a_rs] : a[i * ARS]);
-#pragma GCC unroll 8
-        for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+      a += ACS == 0 ? a_rs : ACS;
+      if constexpr (ARS == 0) {
+#pragma GCC unroll 4
+        for (int t = 0; t < kBases; ++t) ab[t] += ACS;
       }
+      b += b_rs;
     }
-    a += ACS == 0 ? a_rs : ACS;
-    b += b_rs;
-  }
+  };
+  if (pf_b) k_loop(GemmBoolTag<true>{});
+  else k_loop(GemmBoolTag<false>{});
 
   const std::size_t ncols = st->ncols;
   const int mode = st->mode;
