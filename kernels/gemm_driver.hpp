@@ -37,6 +37,13 @@ struct GemmEpilogueCall {
 /// by panel. Measured on Zen 5 (1 MB L2): 64-192 rows x 2048 x 1024 went from 0.78-0.93x of
 /// dnnl_sgemm with the block-packing loop to 0.96-1.03x; from 256 rows on it no longer helps.
 constexpr std::size_t kFewRows = 192;
+/// ... but not where the block's whole B (all k blocks) is at most this many floats, on AVX2
+/// (128 KB: it stays in L2 between calls, and the block loop keeps each row tile's A in L1
+/// instead of re-reading all rows of A per panel). Zen 3, 1 thread, against dnnl_sgemm: 128^3
+/// 0.95x -> 0.97-1.0x, 96 x 128 x 128 0.93x -> 0.96-0.98x. A B that comes from L3 keeps the
+/// panel loop and its prefetch: 64 x 64 x 4096 (256K floats) ran at 0.88-0.90x in the block loop
+/// and 0.95x in the panel loop, 64 x 512 x 256 (128K) 1.25x and 1.34x. AVX-512 not measured.
+constexpr std::size_t kFewRowsMinB = kIsaIndex == 2 ? 32768 : 0;
 /// With B read in place the row tiles re-read their A (the broadcast operand) from L2 in that
 /// order; it pays only for up to 4 row tiles (128^3 fell from 0.95-1.0x to 0.73x with 192).
 constexpr std::size_t kFewTilesInPlace = 4;
@@ -273,7 +280,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
         // into L2 as they compute, so that reading B from memory overlaps the arithmetic
         // instead of preceding it (a whole packed block would cost a memory-bound pass first).
-        if (n_inplace == 0 && mb > MR && mb <= kFewRows &&
+        if (n_inplace == 0 && mb > MR && mb <= kFewRows && g.k * nb > kFewRowsMinB &&
             (g.b_cs == 1 || g.b_rs == 1)) {
           GemmTileStore st = tile_store(NR, mode);
           // The next panel's source as a walk of units of NR floats: its kb rows (B row-major),
