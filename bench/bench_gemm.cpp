@@ -21,6 +21,7 @@
 // openblas_core, blis_lib, blis_arch tell which library and kernels really ran.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+#include <sched.h>
 #include <immintrin.h>
 #include <omp.h>
 #include <simdgrad/simdgrad.hpp>
@@ -151,6 +152,33 @@ void setenv_default(const char* name, const std::string& value) {
 }
 
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
+/// While alive, the calling thread may run on every CPU of the OpenMP places (the CPUs the
+/// process was started on, e.g. by taskset). With OMP_PROC_BIND set, libgomp binds the initial
+/// thread to its first place, one CPU, and threads it creates inherit that mask: OpenBLAS's
+/// pthread pool, created from this thread, then ran all its threads on one CPU (1024^3 with 2
+/// threads at 92 GFLOPS, one core's speed; 180 with the pool created under the wide mask).
+struct WideAffinity {
+  cpu_set_t saved;
+  bool restore = false;
+  WideAffinity() {
+    if (sched_getaffinity(0, sizeof saved, &saved) != 0) return;
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int p = 0; p < omp_get_num_places(); ++p) {
+      std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(p)));
+      omp_get_place_proc_ids(p, ids.data());
+      for (int id : ids)
+        if (id >= 0 && id < CPU_SETSIZE) CPU_SET(id, &all);
+    }
+    restore = CPU_COUNT(&all) > 0 && sched_setaffinity(0, sizeof all, &all) == 0;
+  }
+  ~WideAffinity() {
+    if (restore) sched_setaffinity(0, sizeof saved, &saved);
+  }
+  WideAffinity(const WideAffinity&) = delete;
+  WideAffinity& operator=(const WideAffinity&) = delete;
+};
+
 using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
                             int, float, float*, int);
 struct OpenBlas {
@@ -166,6 +194,7 @@ const OpenBlas& openblas() {
     // (~0.4 ms) keeps them awake between the calls of one benchmark without stealing the
     // cores of the benchmarks that follow.
     setenv_default("OPENBLAS_THREAD_TIMEOUT", "20");
+    const WideAffinity wide;  // the pool's threads are created here and by set_threads
     void* h = dlopen(SIMDGRAD_BENCH_OPENBLAS_SO, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (!h) return o;
     o.sgemm = reinterpret_cast<CblasSgemm>(dlsym(h, "cblas_sgemm"));
@@ -331,7 +360,10 @@ void bm_openblas(benchmark::State& st, Shape s) {
     st.SkipWithError("OpenBLAS not loaded");
     return;
   }
-  if (o.set_threads) o.set_threads(bench_threads());
+  if (o.set_threads) {
+    const WideAffinity wide;
+    o.set_threads(bench_threads());
+  }
   Mats x = make_mats(s);
   constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
   const int ta = s.ta == Trans::none ? kNoTrans : kTrans, tb = s.tb == Trans::none ? kNoTrans : kTrans;
