@@ -259,8 +259,10 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // (a copy of k x n for m x n x k multiply-adds). AVX2 on Zen 3, 1 thread, against dnnl_sgemm:
   // 64 x 64 x 4096 0.79-0.87x -> 0.95x, 256 x 64 x 2048 0.78-0.83x -> 0.95x, 64 x 48 x 4096
   // 0.81-0.88x -> 0.93x, 64 x 64 x 1024 0.90x -> 0.96x; 128 x 64 x 4096 and 64 x 32 x 4096 within
-  // the noise; 2 threads 0.67-0.70x -> 0.92-0.99x. Not measured with AVX-512 (on the Intel Xeon 64 x 64 x 4096 ran at 1.02-1.11x of
-  // the best peer in place), so it is left as it was there.
+  // the noise; 2 threads 0.67-0.70x -> 0.92-0.99x. Taken where a tile row is shorter than a
+  // cache line (AVX2; the untuned NEON, SSE2 and scalar paths follow it unmeasured). Not
+  // measured with AVX-512 (on the Intel Xeon 64 x 64 x 4096 ran at 1.02-1.11x of the best peer
+  // in place), so it is left as it was there.
   if (bk.nr * 4 < 128 && g.unpacked_a && g.a_cs != 1 && g.unpacked_b &&
       g.m > 4 * static_cast<std::size_t>(bk.mr))
     g.unpacked_b = false;
