@@ -106,7 +106,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     const auto page_off = [](const void* q) {
       return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(q) & 4095u);
     };
-    const std::size_t want = (page_off(g.b + static_cast<std::ptrdiff_t>(n0)) + 2048u) & ~std::size_t{63};
+    const std::size_t want =
+        (page_off(g.b + static_cast<std::ptrdiff_t>(n0)) + 2048u) & ~std::size_t{63};
     float* acc = ws + ((want - page_off(ws)) & 4095u) / sizeof(float);
     const float* arow = g.a + static_cast<std::ptrdiff_t>(m0) * g.a_rs;
     float* crow = g.c + m0 * ldc;

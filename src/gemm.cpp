@@ -247,8 +247,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // comes from memory, where the packed path's prefetch of the next panel does better.
   const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && b_free &&
                      kn <= static_cast<double>(std::size_t{1} << 22);
+  // Whether a tile row of B spans two cache lines or more (AVX-512's 32 floats; AVX2's 16 fill
+  // one line): several rules below were measured to differ between the two.
+  const bool line_pair_rows = bk.nr * 4 >= 128;
   // A small B (in L2) is read in place too; on AVX2 only at a stride of 16 sets or more.
-  const bool small_b = kn < small && (bk.nr * 4 >= 128 || b_free);
+  const bool small_b = kn < small && (line_pair_rows || b_free);
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || small_b ||
                                   g.n <= narrow_n || mid_b || few_b);
   g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&
@@ -259,11 +262,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // (a copy of k x n for m x n x k multiply-adds). AVX2 on Zen 3, 1 thread, against dnnl_sgemm:
   // 64 x 64 x 4096 0.79-0.87x -> 0.95x, 256 x 64 x 2048 0.78-0.83x -> 0.95x, 64 x 48 x 4096
   // 0.81-0.88x -> 0.93x, 64 x 64 x 1024 0.90x -> 0.96x; 128 x 64 x 4096 and 64 x 32 x 4096 within
-  // the noise; 2 threads 0.67-0.70x -> 0.92-0.99x. Taken where a tile row is shorter than a
-  // cache line (AVX2; the untuned NEON, SSE2 and scalar paths follow it unmeasured). Not
+  // the noise; 2 threads 0.67-0.70x -> 0.92-0.99x. Taken where a tile row is at most a cache
+  // line (AVX2; the untuned NEON, SSE2 and scalar paths follow it unmeasured). Not
   // measured with AVX-512 (on the Intel Xeon 64 x 64 x 4096 ran at 1.02-1.11x of the best peer
   // in place), so it is left as it was there.
-  if (bk.nr * 4 < 128 && g.unpacked_a && g.a_cs != 1 && g.unpacked_b &&
+  if (!line_pair_rows && g.unpacked_a && g.a_cs != 1 && g.unpacked_b &&
       g.m > 4 * static_cast<std::size_t>(bk.mr))
     g.unpacked_b = false;
   // At most 4 rows against B stored transposed (the GEMV-like y = x W^T): packing B would cost
@@ -282,7 +285,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // C is most of the time: on an Intel Xeon (AVX-512, 1 thread) streaming won at k = 1, 4, 8
   // (4096^2: 10.1 -> 12.1, 35.8 -> 46.4, 65 -> 79 GFLOPS) and lost from k = 16 on (2048 x 4096
   // x 16: 122 -> 97, x 32: 143 -> 133; 4096 x 1024 x 128: 168 -> 156; 2 threads alike).
-  g.stream_c = bk.nr * 4 >= 128 && k <= 8 && beta == 0.0f &&
+  g.stream_c = line_pair_rows && k <= 8 && beta == 0.0f &&
                act < 0 && !epilogue.bias &&
                static_cast<double>(g.m) * static_cast<double>(g.n) >= static_cast<double>(std::size_t{1} << 22);
   const auto& t = table();
