@@ -3,6 +3,7 @@
 // thread-count and ISA agreement, column sums, bad input.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -533,6 +534,75 @@ TEST_P(Gemm, OneRow) {
       }
 }
 
+// The weight gradient X^T dY with a narrow C (A read in place transposed) beyond 4 row tiles,
+// where B is packed on ISAs whose tile row is at most a cache line; several k blocks, both
+// layouts (column-major C turns it into the transposed problem).
+TEST_P(Gemm, WeightGradientNarrowC) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr);
+  for (MatLayout l : kLayouts)
+    for (std::size_t m : {4 * mr + 1, std::size_t{64}, std::size_t{200}})
+      for (std::size_t n : {std::size_t{48}, std::size_t{64}}) {
+        if (sgtest::small_run() && m != 64) continue;
+        Problem p;
+        p.layout = l;
+        p.ta = Trans::transpose;
+        p.m = m;
+        p.n = n;
+        p.k = 2 * simdgrad::kernels::kGemmKC + 9;
+        p.beta = 1.0f;
+        const Data d = make_data(p);
+        if (!check_result(p, d, run_gemm(p, d))) return;
+      }
+}
+
+// A block of few row tiles whose whole B is small and packed (B transposed, or row-major at a
+// stride that maps its rows onto few L1 sets) runs the block loop on AVX2: same results.
+TEST_P(Gemm, FewRowTilesSmallPackedB) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr);
+  for (Trans tb : kTrans)
+    for (std::size_t m : {mr + 1, std::size_t{100}, std::size_t{128}}) {
+      Problem p;
+      p.tb = tb;
+      p.m = m;
+      p.n = 128;
+      p.k = 128;
+      p.alpha = 2.0f;
+      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
+// The one-row path (x W) places its partial sums relative to B's address: B at every float
+// offset from a 64-byte boundary gives the same bits, and the reference's values.
+TEST_P(Gemm, OneRowBAtEveryOffset) {
+  for (std::size_t n : {std::size_t{300}, std::size_t{1024}}) {
+    Problem p;
+    p.m = 1;
+    p.n = n;
+    p.k = simdgrad::kernels::kGemmKC + 40;
+    const Data d = make_data(p);
+    std::vector<float> buf(d.b.size() + 32);
+    std::vector<float> first;
+    for (std::size_t off = 0; off < 16; ++off) {
+      const auto base = reinterpret_cast<std::uintptr_t>(buf.data());
+      float* b = buf.data() + ((64 - base % 64) % 64) / sizeof(float) + off;
+      std::copy(d.b.begin(), d.b.end(), b);
+      std::vector<float> c = d.c0;
+      simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), b,
+                     p.ldb(), p.beta, c.data(), p.ldc());
+      if (off == 0) {
+        if (!check_result(p, d, c)) return;
+        first = c;
+        continue;
+      }
+      for (std::size_t i = 0; i < c.size(); ++i)
+        ASSERT_TRUE(sgtest::same_bits(c[i], first[i]))
+            << p.str() << " B at offset " << off << ": element " << i;
+    }
+  }
+}
+
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
 
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
@@ -548,7 +618,8 @@ TEST(GemmThreads, IdenticalBits) {
                       {1, sgtest::big(3000), 1500, Trans::none, Trans::transpose,
                        MatLayout::row_major},
                       {1, sgtest::big(3000), 1500, Trans::none, Trans::none,
-                       MatLayout::row_major}};
+                       MatLayout::row_major},
+                      {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
