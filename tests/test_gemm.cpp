@@ -93,6 +93,10 @@ Data make_data(const Problem& p) {
   return d;
 }
 
+// A non-null bias in a Problem's epilogue means "with a bias": epilogue_for() puts the Data's
+// bias vector in its place.
+const float* const kWithBias = reinterpret_cast<const float*>(1);
+
 GemmEpilogue epilogue_for(const Problem& p, const Data& d) {
   GemmEpilogue ep = p.ep;
   if (ep.bias) ep.bias = d.bias.data();
@@ -253,7 +257,7 @@ TEST_P(Gemm, FewRowTilesPackedB) {
       p.pad_b = 3;
       p.alpha = -0.5f;
       p.beta = 1.0f;
-      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::gelu_erf);
+      p.ep = GemmEpilogue(kWithBias, Activation::gelu_erf);
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
     }
@@ -277,7 +281,7 @@ TEST_P(Gemm, TallNarrowC) {
       p.n = n;
       p.k = 871;  // m k > 2^18 floats: A is packed, not read in place
       p.beta = -0.5f;
-      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::silu);
+      p.ep = GemmEpilogue(kWithBias, Activation::silu);
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
     }
@@ -384,7 +388,7 @@ TEST_P(Gemm, EmptyProduct) {
       p.k = 0;
       p.beta = beta;
       p.nan_c = beta == 0.0f;
-      if (with_ep) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      if (with_ep) p.ep = GemmEpilogue(kWithBias, Activation::relu);
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
     }
@@ -427,8 +431,7 @@ TEST_P(Gemm, SpecialValues) {
 TEST_P(Gemm, Epilogues) {
   const auto& b = bk();
   std::vector<GemmEpilogue> eps;
-  const float* bias_tag = reinterpret_cast<const float*>(1);  // replaced by the real bias
-  eps.push_back(GemmEpilogue(bias_tag));
+  eps.push_back(GemmEpilogue(kWithBias));
   for (int a = 0; a < simdgrad::kActivationCount; ++a) {
     const Activation kind = static_cast<Activation>(a);
     ActivationSpec spec(kind);
@@ -449,9 +452,9 @@ TEST_P(Gemm, Epilogues) {
     }
     if (!have) continue;
     eps.push_back(e);
-    eps.push_back(GemmEpilogue(bias_tag, spec));
+    eps.push_back(GemmEpilogue(kWithBias, spec));
   }
-  eps.push_back(GemmEpilogue(bias_tag, ActivationSpec(Activation::leaky_relu, 0.25f)));
+  eps.push_back(GemmEpilogue(kWithBias, ActivationSpec(Activation::leaky_relu, 0.25f)));
   for (MatLayout l : kLayouts)
     for (const GemmEpilogue& e : eps) {
       // On slow targets the column-major layout (bias per row of the normalized problem) runs
@@ -500,7 +503,7 @@ TEST_P(Gemm, FewRowsTransposedB) {
         p.alpha = vals[it % 4];
         p.beta = vals[(it / 4) % 4];
         p.nan_c = p.beta == 0.0f;
-        if (it % 3 == 0) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+        if (it % 3 == 0) p.ep = GemmEpilogue(kWithBias, Activation::relu);
         ++it;
         const Data d = make_data(p);
         if (!check_result(p, d, run_gemm(p, d))) return;
@@ -527,7 +530,7 @@ TEST_P(Gemm, OneRow) {
         p.alpha = vals[it % 4];
         p.beta = vals[(it / 2) % 4];
         p.nan_c = p.beta == 0.0f;
-        if (it % 3 != 1) p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+        if (it % 3 != 1) p.ep = GemmEpilogue(kWithBias, Activation::relu);
         ++it;
         const Data d = make_data(p);
         if (!check_result(p, d, run_gemm(p, d))) return;
@@ -567,7 +570,7 @@ TEST_P(Gemm, FewRowTilesSmallPackedB) {
       p.n = 128;
       p.k = 128;
       p.alpha = 2.0f;
-      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      p.ep = GemmEpilogue(kWithBias, Activation::relu);
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
     }
@@ -631,7 +634,7 @@ TEST(GemmThreads, IdenticalBits) {
       p.n = s.n;
       p.k = s.k;
       p.beta = -0.5f;
-      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+      p.ep = GemmEpilogue(kWithBias, Activation::relu);
       const Data d = make_data(p);
       simdgrad::set_num_threads(1);
       const auto c1 = run_gemm(p, d);
@@ -657,7 +660,7 @@ TEST(GemmIsas, SameFormulaSameBits) {
     p.n = shape == 0 ? 71 : 165;
     p.k = shape == 0 ? 800 : 300;
     p.beta = 2.0f;
-    p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), Activation::relu);
+    p.ep = GemmEpilogue(kWithBias, Activation::relu);
     const Data d = make_data(p);
     std::vector<std::vector<float>> out;
     for (simdgrad::Isa isa : isas) {
@@ -728,7 +731,7 @@ TEST(GemmOneDnn, MatmulEpilogueAgrees) {
       p.k = 130;
       p.pad_c = 2;
       p.beta = 0.5f;
-      p.ep = GemmEpilogue(reinterpret_cast<const float*>(1), spec);
+      p.ep = GemmEpilogue(kWithBias, spec);
       Data d = make_data(p);
       std::vector<float> c = d.c0;
       try {
