@@ -28,6 +28,14 @@ inline void gemm_copy_run(float* __restrict dst, const float* __restrict src, st
   else gemm_copy_short(dst + i, src + i, n - i);
 }
 
+/// The zero padding of a packed panel row: dst[j] = 0 for j in [w / kW * kW, nr) (nr a multiple
+/// of kW), in vector stores; the caller's copy writes [0, w) afterwards. As a scalar loop GCC
+/// turned it into a rep stos, which takes tens of cycles to start for a few bytes: once per row
+/// of B's last panel (see docs/gemm.md, Zen 3 2026-12-04).
+inline void gemm_zero_pad(float* __restrict dst, std::size_t w, std::size_t nr) {
+  for (std::size_t j = w / kW * kW; j < nr; j += kW) store(dst + j, splat(0.0f));
+}
+
 /// A block rows [0, r) x k [0, kb) (A(i,p) = a[i*rs + p*cs]) as a [p][i] panel: dst[p*r + i].
 inline void gemm_pack_a_pi(float* __restrict dst, const float* __restrict a, std::ptrdiff_t rs,
                            std::ptrdiff_t cs, std::size_t r, std::size_t kb) {
@@ -122,8 +130,8 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
       for (std::size_t j0 = 0; j0 < full; j0 += nr) gemm_copy_run(dst + j0 * kb + p * nr, s + j0, nr);
       if (full < nb) {
         float* d = dst + full * kb + p * nr;
+        gemm_zero_pad(d, nb - full, nr);
         gemm_copy_run(d, s + full, nb - full);
-        for (std::size_t jj = nb - full; jj < nr; ++jj) d[jj] = 0.0f;
       }
     }
     return;
@@ -134,8 +142,8 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
     const float* s = b + static_cast<std::ptrdiff_t>(j0) * cs;
     if (cs == 1) {
       for (std::size_t p = 0; p < kb; ++p) {
+        gemm_zero_pad(d + p * nr, w, nr);
         gemm_copy_run(d + p * nr, s + static_cast<std::ptrdiff_t>(p) * rs, w);
-        for (std::size_t jj = w; jj < nr; ++jj) d[p * nr + jj] = 0.0f;
       }
       continue;
     }
@@ -149,9 +157,9 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
     }
 #endif
     for (; p < kb; ++p) {
+      gemm_zero_pad(d + p * nr, w, nr);
       for (std::size_t jj = 0; jj < w; ++jj)
         d[p * nr + jj] = s[static_cast<std::ptrdiff_t>(p) * rs + static_cast<std::ptrdiff_t>(jj) * cs];
-      for (std::size_t jj = w; jj < nr; ++jj) d[p * nr + jj] = 0.0f;
     }
   }
 }
