@@ -140,13 +140,6 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
     const std::size_t w = nb - j0 < nr ? nb - j0 : nr;
     float* d = dst + j0 * kb;
     const float* s = b + static_cast<std::ptrdiff_t>(j0) * cs;
-    if (cs == 1) {
-      for (std::size_t p = 0; p < kb; ++p) {
-        gemm_zero_pad(d + p * nr, w, nr);
-        gemm_copy_run(d + p * nr, s + static_cast<std::ptrdiff_t>(p) * rs, w);
-      }
-      continue;
-    }
     std::size_t p = 0;
 #if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2)
     if (rs == 1 && w == nr && nr % kTT == 0) {
