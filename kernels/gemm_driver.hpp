@@ -296,14 +296,21 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           st.pf_jump = rows ? 0 : static_cast<std::ptrdiff_t>(NR) - static_cast<std::ptrdiff_t>(NR - 1) * g.b_cs;
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
-            gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs, kb,
-                        w, NR);
+            // A whole panel of row-major B is packed by its first row tile, which reads it in
+            // place and stores each row to the panel as it goes (no pass of its own).
+            const bool fused = rows && w == NR && rows_at(0) == MR;
+            if (!fused)
+              gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs,
+                          kb, w, NR);
             st.ncols = w;
             const float* next = nullptr;
             if (jr + NR < nb) next = bblk + static_cast<std::ptrdiff_t>(jr + NR) * g.b_cs;
             else if (jc + NC < n1)
               next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
                      static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
+            else if (!last)  // the first panel of the next k block
+              next = g.b + static_cast<std::ptrdiff_t>(pc + kb) * g.b_rs +
+                     static_cast<std::ptrdiff_t>(n0) * g.b_cs;
             for (std::size_t ir = 0, t = 0, r = 0; ir < mb; ir += r, ++t) {
               r = rows_at(ir);
               const float* ap = a_tile(ablk, ir);
@@ -321,17 +328,28 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                   st.pf_left = NR - u0 % NR;
                 }
               }
-              const GemmUkrFn uk =
-                  packed_ukr(st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r), r, w);
-              uk(kb, ap, a_rt, wb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              if (fused && t == 0) {
+                st.pack = wb;
+                ukr_pack_for(afmt, st.pf != nullptr)(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc,
+                                                     &st);
+              } else {
+                const GemmUkrFn uk =
+                    packed_ukr(st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r), r, w);
+                uk(kb, ap, a_rt, wb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              }
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
             }
           }
           continue;
         }
-        if (n_inplace < nb)
-          gemm_pack_b(wb + n_inplace * kb, bblk + static_cast<std::ptrdiff_t>(n_inplace) * g.b_cs,
-                      g.b_rs, g.b_cs, kb, nb - n_inplace, NR);
+        // Row-major B that is packed: its whole panels are packed by the first row tile as it
+        // reads them in place (see the few-rows loop above), the rest here.
+        const std::size_t n_fused =
+            n_inplace == 0 && g.b_cs == 1 && rows_at(0) == MR ? nb / NR * NR : 0;
+        const std::size_t n_ready = n_inplace + n_fused;
+        if (n_ready < nb)
+          gemm_pack_b(wb + n_ready * kb, bblk + static_cast<std::ptrdiff_t>(n_ready) * g.b_cs,
+                      g.b_rs, g.b_cs, kb, nb - n_ready, NR);
         // Few row tiles over B read in place: column panel outer, row tiles inner, so that
         // each panel of B comes from memory once and the next tiles find it in L1/L2.
         // Where a tile's rows can start on any row of A (A in place, or packed [i][p]), the
@@ -402,6 +420,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             std::size_t rows = r;
             if (jr < n_inplace) {
               uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+            } else if (ir == 0 && jr < n_fused) {
+              st.pack = wb + jr * kb;
+              ukr_pack_for(afmt, false)(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
             } else if (w <= kW && (pair_here || skip_v1)) {
               if (skip_v1) continue;
               rows = 2 * MR;

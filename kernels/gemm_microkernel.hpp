@@ -47,6 +47,9 @@ struct GemmTileStore {
   const float* pf = nullptr;
   std::ptrdiff_t pf_rs = 0, pf_jump = 0;
   std::size_t pf_wrap = 1, pf_left = 1, pf_every = 1;
+  // Kernels instantiated with PK = true only: B is read in place and each k step's V vectors
+  // are also stored to pack + p*V*kW, so that the tile packs the panel the next row tiles read.
+  float* pack = nullptr;
 };
 
 /// The store of a tile with fewer than V*kW live columns, or streamed: out of line, so that the
@@ -79,7 +82,7 @@ __attribute__((noinline)) void gemm_tile_store_edge(const vf (&acc)[R][V], float
   }
 }
 
-template <int R, int V, int ARS, int ACS, bool PF = false>
+template <int R, int V, int ARS, int ACS, bool PF = false, bool PK = false>
 void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
               const float* __restrict b,
               std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
@@ -114,6 +117,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   const std::ptrdiff_t pf_rs = PF ? st->pf_rs : 0, pf_jump = PF ? st->pf_jump : 0;
   const std::size_t pf_wrap = PF ? st->pf_wrap : 1, pf_every = PF ? st->pf_every : 1;
   std::size_t pf_left = PF ? st->pf_left : 1, pf_tick = pf_every;
+  float* pk = PK ? st->pack : nullptr;
   // A in place (ARS = 0): rows at a run-time stride, addressed as one of ceil(R / 4) bases
   // (every fourth row) plus 0, 1, 2 or 3 strides, so that the loop needs 2 index registers
   // and ceil(R / 4) pointers instead of R - 1 offsets (with 12 rows GCC spilled 3 to the stack).
@@ -160,6 +164,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
 #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) {
           const vf bv = load(b + v * static_cast<std::ptrdiff_t>(kW));
+          if constexpr (PK) store(pk + v * static_cast<std::ptrdiff_t>(kW), bv);
 #pragma GCC unroll 32
           for (int i = 0; i < R; ++i) acc[i][v] = fmadd(av[i], bv, acc[i][v]);
         }
@@ -167,6 +172,10 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
         vf bv[V];
 #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) bv[v] = load(b + v * static_cast<std::ptrdiff_t>(kW));
+        if constexpr (PK) {
+#pragma GCC unroll 8
+          for (int v = 0; v < V; ++v) store(pk + v * static_cast<std::ptrdiff_t>(kW), bv[v]);
+        }
 #pragma GCC unroll 32
         for (int i = 0; i < R; ++i) {
           const vf ai = splat(ARS == 0 ? a_row(i) : a[i * ARS]);
@@ -180,6 +189,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
         for (int t = 0; t < kBases; ++t) ab[t] += ACS;
       }
       b += b_rs;
+      if constexpr (PK) pk += V * static_cast<std::ptrdiff_t>(kW);
     }
   };
   if (pf_b) k_loop(GemmBoolTag<true>{});

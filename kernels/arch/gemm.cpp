@@ -75,6 +75,20 @@ inline GemmUkrFn ukr_for(int fmt, bool wide, std::size_t r) {
   return wide ? tile_for<0>(fmt, r) : tile_for<kNV>(fmt, r);
 }
 inline GemmUkrFn ukr_pf_for(int fmt, std::size_t r) { return tile_for<kNV, true>(fmt, r); }
+// The main tile that also packs the B panel it reads in place (GemmTileStore::pack), with or
+// without the prefetch stream: the first row tile over each panel; kMR rows only.
+template <bool PF>
+GemmUkrFn ukr_pack_fmt(int fmt) {
+  constexpr int R = kMR;
+  if (fmt == kApi) return &gemm_ukr<R, kNV, ars_of<kApi, R>(), acs_of<kApi, R>(), PF, true>;
+  if (fmt == kAip) return &gemm_ukr<R, kNV, ars_of<kAip, R>(), acs_of<kAip, R>(), PF, true>;
+  if (fmt == kAinplaceT)
+    return &gemm_ukr<R, kNV, ars_of<kAinplaceT, R>(), acs_of<kAinplaceT, R>(), PF, true>;
+  return &gemm_ukr<R, kNV, ars_of<kAinplace, R>(), acs_of<kAinplace, R>(), PF, true>;
+}
+inline GemmUkrFn ukr_pack_for(int fmt, bool pf) {
+  return pf ? ukr_pack_fmt<true>(fmt) : ukr_pack_fmt<false>(fmt);
+}
 // The narrow-block tiles: rw rows of the wide family's width wide_v(rw) (rw < kMR), and the
 // block's last r < rw rows at that same width (the wide tile of r rows would be wider than
 // the block, and B, read in place, is only that wide).
