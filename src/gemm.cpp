@@ -224,10 +224,21 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // is not a multiple of 4 KB is read in place too: its rows then fall on different L1/L2 sets,
   // so the tile's rows do not evict each other, and the packing copy is saved. With a 4 KB
   // multiple (1024, 2048, ... floats) every row of a tile maps to the same sets; those pack.
+  // Whether a tile row of B spans two cache lines or more (AVX-512's 32 floats; AVX2's 16 fill
+  // one line): several rules below were measured to differ between the two.
+  const bool line_pair_rows = bk.nr * 4 >= 128;
   const std::size_t mid = std::size_t{1} << 18;
   auto alias_free = [](std::ptrdiff_t stride) { return (stride * 4) % 4096 != 0; };
+  // A stored transposed (the weight gradient X^T dY), read in place, takes a new line of A at
+  // every k step of every tile; packed, a tile's [p][i] panel is contiguous and stays in L1
+  // across the column panels. The copy is repaid from a few hundred columns of C on: AVX2 on
+  // Zen 3, 1 thread, against dnnl_sgemm, in place -> packed: 64 x 1024 x 4096 TN 0.94-0.97x ->
+  // 0.99-1.0x, 256 x 512 x 1024 TN 0.93-0.99x -> 1.05-1.08x, 128 x 512 x 2048 TN 1.01-1.02x ->
+  // 1.04-1.07x, TT alike; 64 x 128 x 4096 TN 0.96-0.98x in place, 0.95-0.96x packed. Not
+  // measured with AVX-512, which keeps the rule without the bound.
+  const bool a_t_short = g.a_cs == 1 || line_pair_rows || g.n < 4 * narrow_n;
   const bool mid_a = static_cast<std::size_t>(mk) <= mid &&
-                     alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs);
+                     alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs) && a_t_short;
   // B in place streams kc rows of a panel per tile, one row every few multiply-adds; how many
   // of the 64 L1 sets of a 4 KB period its rows fall on depends on the stride (a 1 KB stride:
   // 4 sets); they need 16 sets or more, else they evict the tile's A panel. AVX2 on Zen 3
@@ -247,9 +258,6 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // comes from memory, where the packed path's prefetch of the next panel does better.
   const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && b_free &&
                      kn <= static_cast<double>(std::size_t{1} << 22);
-  // Whether a tile row of B spans two cache lines or more (AVX-512's 32 floats; AVX2's 16 fill
-  // one line): several rules below were measured to differ between the two.
-  const bool line_pair_rows = bk.nr * 4 >= 128;
   // A small B (in L2) is read in place too; on AVX2 only at a stride of 16 sets or more.
   const bool small_b = kn < small && (line_pair_rows || b_free);
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || small_b ||
