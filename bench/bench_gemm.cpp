@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "openblas_peer.hpp"
 #if defined(SIMDGRAD_BENCH_ONEDNN)
 #include "support/reference_gemm.hpp"
 #endif
@@ -147,66 +148,12 @@ void bm_peak(benchmark::State& st, simdgrad::Isa isa) {
 }
 
 // ------------------------------------------------------------------ peers' setup
-void setenv_default(const char* name, const std::string& value) {
-  if (!std::getenv(name)) setenv(name, value.c_str(), 0);
-}
+using sgbench::setenv_default;
 
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
-/// While alive, the calling thread may run on every CPU of the OpenMP places (the CPUs the
-/// process was started on, e.g. by taskset). With OMP_PROC_BIND set, libgomp binds the initial
-/// thread to its first place, one CPU, and threads it creates inherit that mask: OpenBLAS's
-/// pthread pool, created from this thread, then ran all its threads on one CPU (1024^3 with 2
-/// threads at 92 GFLOPS, one core's speed; 180 with the pool created under the wide mask).
-struct WideAffinity {
-  cpu_set_t saved;
-  bool restore = false;
-  WideAffinity() {
-    if (sched_getaffinity(0, sizeof saved, &saved) != 0) return;
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int p = 0; p < omp_get_num_places(); ++p) {
-      std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(p)));
-      omp_get_place_proc_ids(p, ids.data());
-      for (int id : ids)
-        if (id >= 0 && id < CPU_SETSIZE) CPU_SET(id, &all);
-    }
-    restore = CPU_COUNT(&all) > 0 && sched_setaffinity(0, sizeof all, &all) == 0;
-  }
-  ~WideAffinity() {
-    if (restore) sched_setaffinity(0, sizeof saved, &saved);
-  }
-  WideAffinity(const WideAffinity&) = delete;
-  WideAffinity& operator=(const WideAffinity&) = delete;
-};
-
-using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*,
-                            int, float, float*, int);
-struct OpenBlas {
-  CblasSgemm sgemm = nullptr;
-  void (*set_threads)(int) = nullptr;
-  std::string lib, core;
-};
+using sgbench::OpenBlas;
 const OpenBlas& openblas() {
-  static const OpenBlas ob = [] {
-    OpenBlas o;
-    setenv_default("OPENBLAS_CORETYPE", avx2_cap() ? "Haswell" : "SkylakeX");
-    // Idle pool threads spin for 2^n cycles before sleeping (default n = 28, ~0.1 s): 2^20
-    // (~0.4 ms) keeps them awake between the calls of one benchmark without stealing the
-    // cores of the benchmarks that follow.
-    setenv_default("OPENBLAS_THREAD_TIMEOUT", "20");
-    const WideAffinity wide;  // the pool's threads are created here and by set_threads
-    void* h = dlopen(SIMDGRAD_BENCH_OPENBLAS_SO, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-    if (!h) return o;
-    o.sgemm = reinterpret_cast<CblasSgemm>(dlsym(h, "cblas_sgemm"));
-    o.set_threads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
-    auto corename = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"));
-    if (corename) o.core = corename();
-    Dl_info info;
-    if (o.sgemm && dladdr(reinterpret_cast<void*>(o.sgemm), &info) && info.dli_fname)
-      o.lib = info.dli_fname;
-    return o;
-  }();
-  return ob;
+  return sgbench::openblas(SIMDGRAD_BENCH_OPENBLAS_SO, avx2_cap() ? "Haswell" : "SkylakeX");
 }
 #endif
 
@@ -361,16 +308,17 @@ void bm_openblas(benchmark::State& st, Shape s) {
     return;
   }
   if (o.set_threads) {
-    const WideAffinity wide;
+    const sgbench::WideAffinity wide;
     o.set_threads(bench_threads());
   }
   Mats x = make_mats(s);
-  constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-  const int ta = s.ta == Trans::none ? kNoTrans : kTrans, tb = s.tb == Trans::none ? kNoTrans : kTrans;
+  using sgbench::kCblasNoTrans, sgbench::kCblasTrans;
+  const int ta = s.ta == Trans::none ? kCblasNoTrans : kCblasTrans;
+  const int tb = s.tb == Trans::none ? kCblasNoTrans : kCblasTrans;
   auto call = [&] {
-    o.sgemm(kRowMajor, ta, tb, static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k),
-            1.0f, x.a.get(), static_cast<int>(x.lda), x.b.get(), static_cast<int>(x.ldb), 0.0f,
-            x.c.get(), static_cast<int>(x.ldc));
+    o.sgemm(sgbench::kCblasRowMajor, ta, tb, static_cast<int>(s.m), static_cast<int>(s.n),
+            static_cast<int>(s.k), 1.0f, x.a.get(), static_cast<int>(x.lda), x.b.get(),
+            static_cast<int>(x.ldb), 0.0f, x.c.get(), static_cast<int>(x.ldc));
   };
   call();
   if (!same_product(st, s, x)) return;

@@ -1,19 +1,22 @@
-// simdgrad_gemm_pair: simdgrad's gemm against oneDNN's dnnl_sgemm on the same operands, the two
-// calls alternating in one loop, each side's fastest call kept. On a shared machine whose speed
+// simdgrad_gemm_pair: simdgrad's gemm against a peer's sgemm on the same operands, the two calls
+// alternating in one loop, each side's fastest call kept. On a shared machine whose speed
 // drifts (boost clocks, neighbours) the alternation puts both sides under the same conditions,
 // which a benchmark that runs one side's repetitions after the other's does not; this is the
 // cross-check for the GEMM rows of simdgrad_bench.
 //
-//   simdgrad_gemm_pair [--min-time S] [--c-offset F] [--ab-offset F] M N K OPS [...]
+//   simdgrad_gemm_pair [--peer P] [--min-time S] [--c-offset F] [--ab-offset F] M N K OPS [...]
 //
+// P is onednn (dnnl_sgemm, the default) or openblas (cblas_sgemm, opened as simdgrad_bench
+// opens it, bench/openblas_peer.hpp: OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs, Haswell on
+// AVX2 ones or with SIMDGRAD_MAX_ISA=avx2, unless the environment sets it).
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
-// dimensions). Threads: OMP_NUM_THREADS (both libraries); SIMDGRAD_MAX_ISA and
+// dimensions). Threads: OMP_NUM_THREADS (simdgrad, oneDNN and OpenBLAS); SIMDGRAD_MAX_ISA and
 // ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
 // (default 1). C starts on a 64-byte boundary (as in simdgrad_bench) plus F floats (default 0;
 // e.g. 4 for the 16-byte offset of a large malloc); A and B lie where std::vector puts them,
 // or with --ab-offset F on a 64-byte boundary plus F floats (0: simdgrad_bench's placement,
 // all three at the same offset in their pages). Prints GFLOPS of both and their ratio
-// (simdgrad / oneDNN: above 1, simdgrad is faster), and the largest difference of the two
+// (simdgrad / peer: above 1, simdgrad is faster), and the largest difference of the two
 // results.
 #include <dnnl.h>
 #include <simdgrad/simdgrad.hpp>
@@ -28,12 +31,15 @@
 #include <string>
 #include <vector>
 
+#if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
+#include "openblas_peer.hpp"
+#endif
 
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--min-time S] [--c-offset F] [--ab-offset F] "
-                       "M N K OPS [M N K OPS ...]\n"
+  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--peer onednn|openblas] [--min-time S] "
+                       "[--c-offset F] [--ab-offset F] M N K OPS [M N K OPS ...]\n"
                        "  OPS: NN, NT, TN or TT (op(A), op(B)); row-major storage\n");
   return 2;
 }
@@ -58,24 +64,57 @@ double seconds_of(const std::chrono::steady_clock::time_point& t0) {
 
 int main(int argc, char** argv) {
   double min_time = 1.0;
-  int a = 1;
-  if (a + 1 < argc && std::strcmp(argv[a], "--min-time") == 0) {
-    min_time = std::atof(argv[a + 1]);
-    a += 2;
-  }
   long c_offset = 0, ab_offset = -1;
-  while (a + 1 < argc && (std::strcmp(argv[a], "--c-offset") == 0 ||
-                          std::strcmp(argv[a], "--ab-offset") == 0)) {
-    long& off = argv[a][2] == 'c' ? c_offset : ab_offset;
-    off = std::atol(argv[a + 1]);
-    a += 2;
-    if (off < 0 || off >= 16) return usage();
+  std::string peer = "onednn";
+  int a = 1;
+  for (; a + 1 < argc && std::strncmp(argv[a], "--", 2) == 0; a += 2) {
+    const std::string opt = argv[a];
+    if (opt == "--peer") {
+      peer = argv[a + 1];
+    } else if (opt == "--min-time") {
+      min_time = std::atof(argv[a + 1]);
+    } else if (opt == "--c-offset" || opt == "--ab-offset") {
+      long& off = opt == "--c-offset" ? c_offset : ab_offset;
+      off = std::atol(argv[a + 1]);
+      if (off < 0 || off >= 16) return usage();
+    } else {
+      return usage();
+    }
   }
   if (argc - a < 4 || (argc - a) % 4 != 0) return usage();
-  std::printf("simdgrad %s (isa %s, %d threads) against dnnl_sgemm\n", simdgrad::version(),
-              simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads());
+  std::string peer_name;
+#if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
+  const sgbench::OpenBlas* ob = nullptr;
+#endif
+  if (peer == "onednn") {
+    peer_name = "dnnl_sgemm";
+  } else if (peer == "openblas") {
+#if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
+    const char* cap = std::getenv("SIMDGRAD_MAX_ISA");
+    const bool avx2 = simdgrad::active_isa() == simdgrad::Isa::avx2 ||
+                      (cap && std::strcmp(cap, "avx2") == 0);
+    ob = &sgbench::openblas(SIMDGRAD_BENCH_OPENBLAS_SO, avx2 ? "Haswell" : "SkylakeX");
+    if (!ob->sgemm) {
+      std::fprintf(stderr, "simdgrad_gemm_pair: %s did not load\n", SIMDGRAD_BENCH_OPENBLAS_SO);
+      return 1;
+    }
+    if (ob->set_threads) {
+      const sgbench::WideAffinity wide;
+      ob->set_threads(simdgrad::num_threads());
+    }
+    peer_name = "OpenBLAS cblas_sgemm (" + ob->core + " kernels, " + ob->lib + ")";
+#else
+    std::fprintf(stderr, "simdgrad_gemm_pair: built without OpenBLAS\n");
+    return 1;
+#endif
+  } else {
+    return usage();
+  }
+  std::printf("simdgrad %s (isa %s, %d threads) against %s\n", simdgrad::version(),
+              simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads(),
+              peer_name.c_str());
   std::printf("%6s %6s %6s %3s %16s %12s %8s %10s\n", "m", "n", "k", "op", "simdgrad GFLOPS",
-              "oneDNN", "ratio", "max diff");
+              peer == "onednn" ? "oneDNN" : "OpenBLAS", "ratio", "max diff");
   for (; a + 3 < argc; a += 4) {
     const long m = std::atol(argv[a]), n = std::atol(argv[a + 1]), k = std::atol(argv[a + 2]);
     const std::string ops = argv[a + 3];
@@ -118,6 +157,16 @@ int main(int argc, char** argv) {
                      static_cast<std::size_t>(n));
     };
     const auto theirs = [&] {
+#if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
+      if (ob) {
+        using sgbench::kCblasNoTrans, sgbench::kCblasTrans;
+        ob->sgemm(sgbench::kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans,
+                  tb ? kCblasTrans : kCblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                  static_cast<int>(k), 1.0f, A.data(), static_cast<int>(lda), B.data(),
+                  static_cast<int>(ldb), 0.0f, c2, static_cast<int>(n));
+        return;
+      }
+#endif
       dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, A.data(), lda, B.data(), ldb,
                  0.0f, c2, n);
     };
