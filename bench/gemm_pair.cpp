@@ -8,7 +8,10 @@
 //
 // P is onednn (dnnl_sgemm, the default) or openblas (cblas_sgemm, opened as simdgrad_bench
 // opens it, bench/openblas_peer.hpp: OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs, Haswell on
-// AVX2 ones or with SIMDGRAD_MAX_ISA=avx2, unless the environment sets it).
+// AVX2 ones or with SIMDGRAD_MAX_ISA=avx2, unless the environment sets it). With more than one
+// thread OpenBLAS's pthread pool and simdgrad's OpenMP threads each spin for a while after their
+// call, into the other side's call (1024^3 on 2 threads: OpenBLAS at 106 GFLOPS here, 180 in
+// simdgrad_bench): take multi-threaded figures against OpenBLAS from simdgrad_bench.
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
 // dimensions). Threads: OMP_NUM_THREADS (simdgrad, oneDNN and OpenBLAS); SIMDGRAD_MAX_ISA and
 // ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
