@@ -6,12 +6,16 @@
 //
 //   simdgrad_gemm_pair [--peer P] [--min-time S] [--c-offset F] [--ab-offset F] M N K OPS [...]
 //
-// P is onednn (dnnl_sgemm, the default) or openblas (cblas_sgemm, opened as simdgrad_bench
+// P is onednn (dnnl_sgemm, the default), simdgrad (simdgrad's own gemm without an epilogue:
+// with --epilogue, what the fused epilogue costs) or openblas (cblas_sgemm, opened as simdgrad_bench
 // opens it, bench/openblas_peer.hpp: OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs, Haswell on
 // AVX2 ones or with SIMDGRAD_MAX_ISA=avx2, unless the environment sets it). With more than one
 // thread OpenBLAS's pthread pool and simdgrad's OpenMP threads each spin for a while after their
 // call, into the other side's call (1024^3 on 2 threads: OpenBLAS at 106 GFLOPS here, 180 in
 // simdgrad_bench): take multi-threaded figures against OpenBLAS from simdgrad_bench.
+// --epilogue E fuses a bias (E = bias) or a bias and an activation (E = relu, gelu_erf, ...:
+// simdgrad::activation_name's names) into simdgrad's side; the peer computes the plain product
+// (the max diff column is then left empty).
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
 // dimensions). Threads: OMP_NUM_THREADS (simdgrad, oneDNN and OpenBLAS); SIMDGRAD_MAX_ISA and
 // ONEDNN_MAX_CPU_ISA cap the ISAs. Each case runs at least 40 rounds and --min-time seconds
@@ -41,8 +45,9 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--peer onednn|openblas] [--min-time S] "
-                       "[--c-offset F] [--ab-offset F] M N K OPS [M N K OPS ...]\n"
+  std::fprintf(stderr, "usage: simdgrad_gemm_pair [--peer onednn|simdgrad|openblas] [--epilogue E] "
+                       "[--min-time S] [--c-offset F] [--ab-offset F] M N K OPS [...]\n"
+                       "  E: bias, or an activation name (bias and activation)\n"
                        "  OPS: NN, NT, TN or TT (op(A), op(B)); row-major storage\n");
   return 2;
 }
@@ -68,12 +73,14 @@ double seconds_of(const std::chrono::steady_clock::time_point& t0) {
 int main(int argc, char** argv) {
   double min_time = 1.0;
   long c_offset = 0, ab_offset = -1;
-  std::string peer = "onednn";
+  std::string peer = "onednn", epi_name;
   int a = 1;
   for (; a + 1 < argc && std::strncmp(argv[a], "--", 2) == 0; a += 2) {
     const std::string opt = argv[a];
     if (opt == "--peer") {
       peer = argv[a + 1];
+    } else if (opt == "--epilogue") {
+      epi_name = argv[a + 1];
     } else if (opt == "--min-time") {
       min_time = std::atof(argv[a + 1]);
     } else if (opt == "--c-offset" || opt == "--ab-offset") {
@@ -89,8 +96,21 @@ int main(int argc, char** argv) {
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
   const sgbench::OpenBlas* ob = nullptr;
 #endif
+  // The epilogue: a bias, and the named activation unless E is "bias".
+  bool with_act = false;
+  simdgrad::ActivationSpec act{};
+  if (!epi_name.empty() && epi_name != "bias") {
+    for (int i = 0; i < simdgrad::kActivationCount && !with_act; ++i)
+      if (epi_name == simdgrad::activation_name(static_cast<simdgrad::Activation>(i))) {
+        act = simdgrad::ActivationSpec(static_cast<simdgrad::Activation>(i));
+        with_act = true;
+      }
+    if (!with_act) return usage();
+  }
   if (peer == "onednn") {
     peer_name = "dnnl_sgemm";
+  } else if (peer == "simdgrad") {
+    peer_name = "simdgrad's gemm without an epilogue";
   } else if (peer == "openblas") {
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
     const char* cap = std::getenv("SIMDGRAD_MAX_ISA");
@@ -113,11 +133,15 @@ int main(int argc, char** argv) {
   } else {
     return usage();
   }
-  std::printf("simdgrad %s (isa %s, %d threads) against %s\n", simdgrad::version(),
+  const std::string epi_desc = epi_name.empty() ? ""
+                               : with_act       ? ", epilogue bias + " + epi_name
+                                                : ", epilogue bias";
+  std::printf("simdgrad %s (isa %s, %d threads%s) against %s\n", simdgrad::version(),
               simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads(),
-              peer_name.c_str());
+              epi_desc.c_str(), peer_name.c_str());
   std::printf("%6s %6s %6s %3s %16s %12s %8s %10s\n", "m", "n", "k", "op", "simdgrad GFLOPS",
-              peer == "onednn" ? "oneDNN" : "OpenBLAS", "ratio", "max diff");
+              peer == "onednn" ? "oneDNN" : peer == "simdgrad" ? "plain" : "OpenBLAS", "ratio",
+              "max diff");
   for (; a + 3 < argc; a += 4) {
     const long m = std::atol(argv[a]), n = std::atol(argv[a + 1]), k = std::atol(argv[a + 2]);
     const std::string ops = argv[a + 3];
@@ -150,16 +174,25 @@ int main(int argc, char** argv) {
     float* const c1 = at_offset(c1_buf);
     float* const c2 = at_offset(c2_buf);
     const long lda = ta ? m : k, ldb = tb ? k : n;
-    const auto ours = [&] {
+    const auto bias = uniform(static_cast<std::size_t>(n), -0.5f, 0.5f, 3);
+    simdgrad::GemmEpilogue epi;
+    if (!epi_name.empty())
+      epi = with_act ? simdgrad::GemmEpilogue(bias.data(), act) : simdgrad::GemmEpilogue(bias.data());
+    const auto simdgrad_gemm = [&](float* c, const simdgrad::GemmEpilogue& e) {
       simdgrad::gemm(simdgrad::MatLayout::row_major,
                      ta ? simdgrad::Trans::transpose : simdgrad::Trans::none,
                      tb ? simdgrad::Trans::transpose : simdgrad::Trans::none,
                      static_cast<std::size_t>(m), static_cast<std::size_t>(n),
                      static_cast<std::size_t>(k), 1.0f, A.data(), static_cast<std::size_t>(lda),
-                     B.data(), static_cast<std::size_t>(ldb), 0.0f, c1,
-                     static_cast<std::size_t>(n));
+                     B.data(), static_cast<std::size_t>(ldb), 0.0f, c,
+                     static_cast<std::size_t>(n), e);
     };
+    const auto ours = [&] { simdgrad_gemm(c1, epi); };
     const auto theirs = [&] {
+      if (peer == "simdgrad") {
+        simdgrad_gemm(c2, simdgrad::GemmEpilogue());
+        return;
+      }
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
       if (ob) {
         using sgbench::kCblasNoTrans, sgbench::kCblasTrans;
@@ -191,8 +224,10 @@ int main(int argc, char** argv) {
       diff = std::max(diff, static_cast<double>(std::fabs(c1[i] - c2[i])));
     const double flop = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
                         static_cast<double>(k) * 1e-9;
-    std::printf("%6ld %6ld %6ld %3s %16.1f %12.1f %8.3f %10.1e\n", m, n, k, ops.c_str(),
-                flop / best1, flop / best2, best2 / best1, diff);
+    char diff_s[16] = "-";
+    if (epi_name.empty()) std::snprintf(diff_s, sizeof diff_s, "%.1e", diff);
+    std::printf("%6ld %6ld %6ld %3s %16.1f %12.1f %8.3f %10s\n", m, n, k, ops.c_str(),
+                flop / best1, flop / best2, best2 / best1, diff_s);
   }
   return 0;
 }
