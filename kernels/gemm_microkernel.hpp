@@ -111,8 +111,10 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // the hardware prefetchers follow poorly). A packed panel (b_rs = V*kW, one contiguous run)
   // is left to them: on an Intel Xeon the prefetches' load slots cost more than they won
   // (256^3 and 512^3 with A in place, 0.92-0.93x -> 0.96x of dnnl_sgemm; 2 threads alike).
+  // The one-vector tiles (V = 1: the last columns of C) read only packed panels, at the panel
+  // stride nr: no prefetch for them either.
   constexpr std::ptrdiff_t kAhead = 16;
-  const bool pf_b = b_rs != static_cast<std::ptrdiff_t>(V * kW);
+  const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW);
   const float* pf = PF ? st->pf : nullptr;
   const std::ptrdiff_t pf_rs = PF ? st->pf_rs : 0, pf_jump = PF ? st->pf_jump : 0;
   const std::size_t pf_wrap = PF ? st->pf_wrap : 1, pf_every = PF ? st->pf_every : 1;
