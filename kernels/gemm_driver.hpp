@@ -308,7 +308,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             else if (jc + NC < n1)
               next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
                      static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
-            else if (!last)  // the first panel of the next k block
+            // The first panel of the next k block, where that block is as long as this one
+            // (the walk covers kb rows; a shorter last block would take it past B's end).
+            else if (pc + 2 * kb <= g.k)
               next = g.b + static_cast<std::ptrdiff_t>(pc + kb) * g.b_rs +
                      static_cast<std::ptrdiff_t>(n0) * g.b_cs;
             for (std::size_t ir = 0, t = 0, r = 0; ir < mb; ir += r, ++t) {
