@@ -181,6 +181,20 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
   const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
+  // How many of the 64 sets of a 4 KB period the rows of B fall on (4096 / gcd(row bytes, 4096),
+  // the gcd with a power of two being the lowest set bit).
+  const std::size_t b_sets = [&] {
+    const std::size_t bytes = static_cast<std::size_t>(g.b_rs * 4) % 4096;
+    return bytes == 0 ? std::size_t{1} : 4096 / (bytes & (~bytes + 1));
+  }();
+  // Whole panels of row-major B are packed by the first row tile over them, which reads them in
+  // place and stores each row to the panel as it computes (no packing pass), where the rows of
+  // B fall on 16 sets or more: at a 4 KB multiple every row of the panel maps to one L1 set (and
+  // a few L2 sets), the tile's in-place prefetch and the next panel's prefetch evict each other,
+  // and the tile waits on memory every k step (32 x 4096 x 1024 on Zen 3: that tile took as long
+  // as three others; 0.93x of OpenBLAS fused, 1.0x with the packing pass). The packing pass's
+  // loads have no arithmetic between them and overlap their misses.
+  const bool fuse_pack = g.b_cs == 1 && b_sets >= 16;
   const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
   // The run-time stride the in-place kernels take: A's row stride, or its column stride.
   const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;
@@ -296,9 +310,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           st.pf_jump = rows ? 0 : static_cast<std::ptrdiff_t>(NR) - static_cast<std::ptrdiff_t>(NR - 1) * g.b_cs;
           for (std::size_t jr = 0; jr < nb; jr += NR) {
             const std::size_t w = nb - jr < NR ? nb - jr : NR;
-            // A whole panel of row-major B is packed by its first row tile, which reads it in
-            // place and stores each row to the panel as it goes (no pass of its own).
-            const bool fused = rows && w == NR && rows_at(0) == MR;
+            // A whole panel packed by its first row tile (fuse_pack above).
+            const bool fused = fuse_pack && w == NR && rows_at(0) == MR;
             if (!fused)
               gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs,
                           kb, w, NR);
@@ -344,10 +357,10 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           }
           continue;
         }
-        // Row-major B that is packed: its whole panels are packed by the first row tile as it
-        // reads them in place (see the few-rows loop above), the rest here.
+        // Row-major B that is packed: its whole panels packed by the first row tile where
+        // fuse_pack (above), the rest here.
         const std::size_t n_fused =
-            n_inplace == 0 && g.b_cs == 1 && rows_at(0) == MR ? nb / NR * NR : 0;
+            n_inplace == 0 && fuse_pack && rows_at(0) == MR ? nb / NR * NR : 0;
         const std::size_t n_ready = n_inplace + n_fused;
         if (n_ready < nb)
           gemm_pack_b(wb + n_ready * kb, bblk + static_cast<std::ptrdiff_t>(n_ready) * g.b_cs,
