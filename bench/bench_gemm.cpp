@@ -43,11 +43,7 @@
 #include "support/reference_gemm.hpp"
 #endif
 #if defined(SIMDGRAD_BENCH_BLIS)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#include <blis.h>
-#pragma GCC diagnostic pop
+#include "blis_peer.hpp"
 #endif
 #if defined(SIMDGRAD_BENCH_EIGEN)
 #pragma GCC diagnostic push
