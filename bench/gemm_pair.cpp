@@ -71,6 +71,8 @@ std::vector<float> uniform(std::size_t n, float lo, float hi, unsigned seed) {
   return v;
 }
 
+enum class Peer { onednn, openblas, blis, simdgrad };
+
 double seconds_of(const std::chrono::steady_clock::time_point& t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -113,10 +115,11 @@ int main(int argc, char** argv) {
   const char* cap = std::getenv("SIMDGRAD_MAX_ISA");
   const bool avx2 = simdgrad::active_isa() == simdgrad::Isa::avx2 ||
                     (cap && std::strcmp(cap, "avx2") == 0);
-  std::vector<std::string> peers;
+  std::vector<std::string> names;  // as given, for the table's header
+  std::vector<Peer> peers;
   for (std::size_t p0 = 0; p0 <= peer_list.size();) {
     const std::size_t p1 = std::min(peer_list.find(',', p0), peer_list.size());
-    peers.push_back(peer_list.substr(p0, p1 - p0));
+    names.push_back(peer_list.substr(p0, p1 - p0));
     p0 = p1 + 1;
   }
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
@@ -128,12 +131,15 @@ int main(int argc, char** argv) {
   std::printf("simdgrad %s (isa %s, %d threads%s) against:\n", simdgrad::version(),
               simdgrad::isa_name(simdgrad::active_isa()), simdgrad::num_threads(),
               epi_desc.c_str());
-  for (const std::string& peer : peers) {
+  for (const std::string& peer : names) {
     if (peer == "onednn") {
+      peers.push_back(Peer::onednn);
       std::printf("  onednn: dnnl_sgemm\n");
     } else if (peer == "simdgrad") {
+      peers.push_back(Peer::simdgrad);
       std::printf("  simdgrad: simdgrad's gemm without an epilogue\n");
     } else if (peer == "openblas") {
+      peers.push_back(Peer::openblas);
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
       ob = &sgbench::openblas(SIMDGRAD_BENCH_OPENBLAS_SO, avx2 ? "Haswell" : "SkylakeX");
       if (!ob->sgemm) {
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
       return 1;
 #endif
     } else if (peer == "blis") {
+      peers.push_back(Peer::blis);
 #if defined(SIMDGRAD_BENCH_BLIS)
       const std::string arch =
           std::to_string(static_cast<int>(avx2 ? BLIS_ARCH_HASWELL : BLIS_ARCH_SKX));
@@ -166,7 +173,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("%6s %6s %6s %3s %9s", "m", "n", "k", "op", "simdgrad");
-  for (const std::string& peer : peers) std::printf(" %9s %6s", peer.c_str(), "ratio");
+  for (const std::string& peer : names) std::printf(" %9s %6s", peer.c_str(), "ratio");
   std::printf(" %6s %9s\n", "best", "max diff");
   for (; a + 3 < argc; a += 4) {
     const long m = std::atol(argv[a]), n = std::atol(argv[a + 1]), k = std::atol(argv[a + 2]);
@@ -214,13 +221,13 @@ int main(int argc, char** argv) {
                      static_cast<std::size_t>(n), e);
     };
     const auto ours = [&] { simdgrad_gemm(c1, epi); };
-    const auto theirs = [&](const std::string& peer) {
-      if (peer == "simdgrad") {
+    const auto theirs = [&](Peer peer) {
+      if (peer == Peer::simdgrad) {
         simdgrad_gemm(c2, simdgrad::GemmEpilogue());
         return;
       }
 #if defined(SIMDGRAD_BENCH_OPENBLAS_SO)
-      if (peer == "openblas") {
+      if (peer == Peer::openblas) {
         using sgbench::kCblasNoTrans, sgbench::kCblasTrans;
         ob->sgemm(sgbench::kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans,
                   tb ? kCblasTrans : kCblasNoTrans, static_cast<int>(m), static_cast<int>(n),
@@ -230,7 +237,7 @@ int main(int argc, char** argv) {
       }
 #endif
 #if defined(SIMDGRAD_BENCH_BLIS)
-      if (peer == "blis") {
+      if (peer == Peer::blis) {
         float one = 1.0f, zero = 0.0f;
         bli_sgemm(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
                   m, n, k, &one, const_cast<float*>(A.data()), lda, 1,

@@ -181,12 +181,6 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
   const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
-  // How many of the 64 sets of a 4 KB period the rows of B fall on (4096 / gcd(row bytes, 4096),
-  // the gcd with a power of two being the lowest set bit).
-  const std::size_t b_sets = [&] {
-    const std::size_t bytes = static_cast<std::size_t>(g.b_rs * 4) % 4096;
-    return bytes == 0 ? std::size_t{1} : 4096 / (bytes & (~bytes + 1));
-  }();
   // Whole panels of row-major B are packed by the first row tile over them, which reads them in
   // place and stores each row to the panel as it computes (no packing pass), where the rows of
   // B fall on 16 sets or more: at a 4 KB multiple every row of the panel maps to one L1 set (and
@@ -194,7 +188,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // and the tile waits on memory every k step (32 x 4096 x 1024 on Zen 3: that tile took as long
   // as three others; 0.93x of OpenBLAS fused, 1.0x with the packing pass). The packing pass's
   // loads have no arithmetic between them and overlap their misses.
-  const bool fuse_pack = g.b_cs == 1 && b_sets >= 16;
+  const bool fuse_pack = g.b_cs == 1 && g.b_rows_spread;
   const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
   // The run-time stride the in-place kernels take: A's row stride, or its column stride.
   const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;

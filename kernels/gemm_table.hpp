@@ -59,6 +59,8 @@ struct GemmArgs {
   bool dot;           // few rows, a_cs == 1, b_rs == 1: dot products along k (gemm_dot)
   bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
+  bool b_rows_spread; // B's rows (row stride b_rs) fall on 16 or more of the 64 sets of a 4 KB
+                      // period (4096 / gcd(4 b_rs, 4096) >= 16)
   std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
   bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
 };

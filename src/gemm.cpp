@@ -220,13 +220,13 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   const std::size_t narrow_n = std::max<std::size_t>(2 * static_cast<std::size_t>(bk.nr), 64);
   const double kn = static_cast<double>(k) * static_cast<double>(g.n);
   const double mk = static_cast<double>(g.m) * static_cast<double>(k);
+  // Whether a tile row of B spans two cache lines or more (AVX-512's 32 floats; AVX2's 16 fill
+  // one line): several rules below were measured to differ between the two.
+  const bool line_pair_rows = bk.nr * 4 >= 128;
   // A matrix of up to 256K floats (1 MB: it stays in L2/L3 between its uses) whose row stride
   // is not a multiple of 4 KB is read in place too: its rows then fall on different L1/L2 sets,
   // so the tile's rows do not evict each other, and the packing copy is saved. With a 4 KB
   // multiple (1024, 2048, ... floats) every row of a tile maps to the same sets; those pack.
-  // Whether a tile row of B spans two cache lines or more (AVX-512's 32 floats; AVX2's 16 fill
-  // one line): several rules below were measured to differ between the two.
-  const bool line_pair_rows = bk.nr * 4 >= 128;
   const std::size_t mid = std::size_t{1} << 18;
   auto alias_free = [](std::ptrdiff_t stride) { return (stride * 4) % 4096 != 0; };
   // A stored transposed (the weight gradient X^T dY), read in place, takes a new line of A at
@@ -251,6 +251,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
     return bytes == 0 ? std::size_t{1} : 4096 / std::gcd(bytes, std::size_t{4096});
   }();
   const bool b_free = b_sets >= 16u;
+  g.b_rows_spread = b_free;
   const bool mid_b = static_cast<std::size_t>(kn) <= mid && b_free;
   // Up to 4 row tiles use each element of B at most 4 mr times: with an alias-free row stride
   // B is read in place (panel by panel, the row tiles inner) up to 4M floats (16 MB, in L3);
