@@ -178,6 +178,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
 
   float* const wa = ws;                        // MC x KC
   float* const wb = ws + MC * KC;              // KC x NC (NC a multiple of NR)
+  float* const we = wb + KC * NC;              // kGemmEdgeFloats: the edge tiles' accumulators
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
   const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
@@ -201,6 +202,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   auto tile_store = [&](std::size_t ncols, int mode) {
     GemmTileStore st{ncols, g.alpha, g.beta, mode};
     st.stream = g.stream_c;
+    st.edge = we;
     return st;
   };
   auto packed_ukr = [&](GemmUkrFn uk, std::size_t r, std::size_t w) {

@@ -55,14 +55,18 @@ struct GemmTileStore {
   // Kernels instantiated with PK = true only: B is read in place and each k step's V vectors
   // are also stored to pack + p*V*kW, so that the tile packs the panel the next row tiles read.
   float* pack = nullptr;
+  // Where an edge tile writes its accumulators for gemm_tile_store_edge: kGemmEdgeFloats floats
+  // of the caller's workspace, 64-byte aligned.
+  float* edge = nullptr;
 };
 
-/// The store of a tile with fewer than V*kW live columns, or streamed: out of line, so that the
-/// kernel's accumulators stay in registers (with this loop inline GCC kept them in a stack
-/// array and zeroed it on every call).
+/// The store of a tile with fewer than V*kW live columns, or streamed: out of line, from the
+/// accumulators the kernel wrote to st->edge, row i's vector v at (i*V + v)*kW. (With the store
+/// loop inline GCC kept the accumulators in a stack array and zeroed it on every call; with a
+/// local copy passed by reference it wrote that copy on the full tiles' path too.)
 template <int R, int V>
-__attribute__((noinline)) void gemm_tile_store_edge(const vf (&acc)[R][V], float* __restrict c,
-                                                    std::size_t ldc,
+__attribute__((noinline)) void gemm_tile_store_edge(const float* __restrict acc,
+                                                    float* __restrict c, std::size_t ldc,
                                                     const GemmTileStore* __restrict st) {
   const std::size_t ncols = st->ncols;
   const int mode = st->mode;
@@ -75,10 +79,11 @@ __attribute__((noinline)) void gemm_tile_store_edge(const vf (&acc)[R][V], float
       if (j >= ncols) break;
       const std::size_t w = ncols - j < kW ? ncols - j : kW;
       float* cp = cr + j;
+      const vf x = load(acc + (i * V + v) * static_cast<int>(kW));
       vf r;
-      if (mode == kStoreAssign) r = va * acc[i][v];
-      else if (mode == kStoreAccumulate) r = fmadd(va, acc[i][v], load_partial(cp, w));
-      else r = fmadd(va, acc[i][v], vb * load_partial(cp, w));
+      if (mode == kStoreAssign) r = va * x;
+      else if (mode == kStoreAccumulate) r = fmadd(va, x, load_partial(cp, w));
+      else r = fmadd(va, x, vb * load_partial(cp, w));
       if (w == kW && stream && reinterpret_cast<std::uintptr_t>(cp) % (kW * sizeof(float)) == 0)
         store_stream(cp, r);
       else if (w == kW) store(cp, r);
@@ -245,12 +250,13 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
     }
     return;
   }
-  vf out[R][V];  // a copy: acc itself never has its address taken
+  static_assert(R * V * kW <= kGemmEdgeFloats, "the edge buffer is too small for this tile");
+  float* const eb = st->edge;
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 8
-    for (int v = 0; v < V; ++v) out[i][v] = acc[i][v];
-  gemm_tile_store_edge<R, V>(out, c, ldc, st);
+    for (int v = 0; v < V; ++v) store(eb + (i * V + v) * static_cast<int>(kW), acc[i][v]);
+  gemm_tile_store_edge<R, V>(eb, c, ldc, st);
 }
 
 using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, const float* b,

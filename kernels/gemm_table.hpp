@@ -65,9 +65,14 @@ struct GemmArgs {
   bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
 };
 
-/// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc).
+/// Floats of the workspace a tile's accumulators go through on the way to an edge store (up to
+/// 32 vectors of 16 floats).
+inline constexpr std::size_t kGemmEdgeFloats = 512;
+
+/// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc), and
+/// the tiles' edge-store buffer after them.
 inline std::size_t gemm_workspace_floats(std::size_t mc, std::size_t nc, std::size_t kc) {
-  return mc * kc + kc * nc + 64;
+  return mc * kc + kc * nc + kGemmEdgeFloats + 64;
 }
 
 /// Computes rows [m0, m1) x columns [n0, n1) of C. ws: gemm_workspace_floats() floats, 64-byte
