@@ -20,8 +20,6 @@ constexpr std::size_t kMinChains = 8;
 
 /// k steps before the end of the k loop at which a tile prefetches its C lines into L1.
 constexpr std::size_t kCAhead = 16;
-/// Whether the tile also prefetches C at its start (AVX-512: 16-float vectors).
-constexpr bool kEarlyCPrefetch = kW >= 16;
 
 /// A compile-time flag passed to a generic lambda (the headers are included inside a namespace,
 /// so <type_traits> is not at hand).
@@ -97,17 +95,6 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
               const float* __restrict b,
               std::ptrdiff_t b_rs, float* __restrict c, std::size_t ldc,
               const GemmTileStore* __restrict st) {
-  // The C tile is read (or written) once the sums are done. Its lines are asked for kCAhead k
-  // steps before the end (below); AVX-512 also asks at the start, as it did before that was
-  // measured (not re-measured there since).
-  if (kEarlyCPrefetch && !st->stream) {
-#pragma GCC unroll 32
-    for (int i = 0; i < R; ++i) {
-      const float* cr = c + static_cast<std::size_t>(i) * ldc;
-      __builtin_prefetch(cr, 1, 3);
-      if (V * kW > 16) __builtin_prefetch(cr + V * kW - 1, 1, 3);
-    }
-  }
   vf acc[R][V];
 #pragma GCC unroll 32
   for (int i = 0; i < R; ++i)
@@ -212,7 +199,11 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // set), and the tile's loads of C, multiply-adds and stores took 4% of the kernel's time at
   // 2048^3 (perf). AVX2 on Zen 3, 1 thread, the same build alternating with and without:
   // 2048^3 +3.5-5%, 1024^3 +1-3%, 512^3 +4%, 1024 x 4096 x 32 TN +4%, 4096 x 64 x 64 +1-2%,
-  // 64^3, 128^3, 32 x 4096 x 1024 unchanged; 2 threads +1.5-6%.
+  // 64^3, 128^3, 32 x 4096 x 1024 unchanged; 2 threads +1.5-6%. AVX-512 used to prefetch C
+  // at the start of the tile as well; on an Intel Xeon (the same build alternating, against
+  // the start-and-end prefetch) the end alone gave 0.98-1.06x at 1 thread and 0.99-1.08x at 2
+  // (2048 x 2048 x 32 TN +6-8%, 4096 x 64 x 64 +2-3%), while no prefetch of C at all was
+  // 0.86-0.89x on the k = 32 shapes (1024 x 4096 x 32 TN) whenever memory was slow.
   const std::size_t k_main = kb > kCAhead ? kb - kCAhead : 0;
   auto run = [&](auto pfb_tag) {
     k_loop(pfb_tag, k_main);
