@@ -20,14 +20,15 @@
 // simdgrad::activation_name's names) into simdgrad's side; the peers compute the plain product
 // (the max diff column is then left empty).
 // OPS is two letters, op(A) and op(B): NN, NT, TN, TT (row-major storage, minimal leading
-// dimensions). Threads: OMP_NUM_THREADS (every side); SIMDGRAD_MAX_ISA and ONEDNN_MAX_CPU_ISA
-// cap the ISAs. Each case runs at least 40 rounds and --min-time seconds (default 1). C starts
-// on a 64-byte boundary (as in simdgrad_bench) plus F floats (default 0; e.g. 4 for the 16-byte
-// offset of a large malloc); A and B lie where std::vector puts them, or with --ab-offset F on a
-// 64-byte boundary plus F floats (0: simdgrad_bench's placement, all three at the same offset in
-// their pages). Prints simdgrad's GFLOPS, each peer's GFLOPS and ratio (peer time / simdgrad
-// time: above 1, simdgrad is faster), the ratio to the fastest peer, and the largest difference
-// between simdgrad's result and the first peer's.
+// dimensions). Threads: OMP_NUM_THREADS (every side); SIMDGRAD_MAX_ISA caps the ISAs (with
+// avx2, ONEDNN_MAX_CPU_ISA=AVX2 is set for oneDNN unless already set). Each case runs at least
+// 40 rounds and --min-time seconds (default 1). C starts on a 64-byte boundary (as in
+// simdgrad_bench) plus F floats (default 0; e.g. 4 for the 16-byte offset of a large malloc); A
+// and B lie where std::vector puts them, or with --ab-offset F on a 64-byte boundary plus F
+// floats (0: simdgrad_bench's placement, all three at the same offset in their pages). Prints
+// simdgrad's GFLOPS, each peer's GFLOPS and ratio (peer time / simdgrad time: above 1, simdgrad
+// is faster), the ratio to the fastest peer, and the largest difference between simdgrad's
+// result and the first peer's.
 #include <dnnl.h>
 #include <simdgrad/simdgrad.hpp>
 
@@ -115,6 +116,9 @@ int main(int argc, char** argv) {
   const char* cap = std::getenv("SIMDGRAD_MAX_ISA");
   const bool avx2 = simdgrad::active_isa() == simdgrad::Isa::avx2 ||
                     (cap && std::strcmp(cap, "avx2") == 0);
+  // oneDNN capped to the same ISA (as simdgrad_bench does), before its first call; unless the
+  // environment sets it.
+  if (avx2) setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 0);
   std::vector<std::string> names;  // as given, for the table's header
   std::vector<Peer> peers;
   for (std::size_t p0 = 0; p0 <= peer_list.size();) {
