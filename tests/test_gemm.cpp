@@ -263,6 +263,29 @@ TEST_P(Gemm, FewRowTilesPackedB) {
     }
 }
 
+// The same loop over a row-major B whose row stride is a 4 KB multiple (2048 floats): its rows
+// fall on few cache sets, so no tile packs B while reading it; the panels are packed (and the
+// next ones prefetched) in groups of two where a panel row is one cache line (AVX2), down to a
+// last group of one full and one partial panel, or of one partial panel.
+TEST_P(Gemm, FewRowTilesPackedBAliasedRows) {
+  const auto& b = bk();
+  const std::size_t mr = static_cast<std::size_t>(b.mr), nr = static_cast<std::size_t>(b.nr);
+  for (std::size_t tail : {3 * nr + 7, 2 * nr + 7, nr})
+    for (std::size_t m : {mr + 1, 2 * mr + 5, std::size_t{100}}) {
+      if (sgtest::small_run() && m != 2 * mr + 5) continue;
+      Problem p;
+      p.m = m;
+      p.n = static_cast<std::size_t>(b.nc) + tail;
+      p.k = 600;
+      p.pad_b = 2048 - p.n;
+      p.alpha = 2.0f;
+      p.beta = 0.0f;
+      p.ep = GemmEpilogue(kWithBias, Activation::relu);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // C a little wider than the register tile and tall (4096 x 64 x 64 layers): the tiles of fewer
 // rows and more columns (6 x 64 on AVX-512), B in place or packed into one padded panel; and a
 // last column block that narrow (n = nc + nr + 8) after wide ones, with A packed in each of its
