@@ -308,18 +308,20 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           const bool rows = g.b_cs == 1;
           const std::size_t G = rows && !fuse_pack && NR * sizeof(float) == 64 ? kPanelGroup : 1;
           const std::size_t GW = G * NR;
-          // The next group's source as a walk of units of NR floats: its kb rows G units each
-          // (B row-major), or its NR columns chunk by chunk (B transposed: columns contiguous,
-          // chunk-major), spread over the G x tiles kernel calls of this group.
+          // The next group's source as a walk of units of NR floats, runs of `run` units `step`
+          // apart, each run `outer` after the last: its kb rows G units each (B row-major), or
+          // its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major);
+          // spread over the G x tiles kernel calls of this group.
           const std::size_t units = rows ? G * kb : NR * ((kb + NR - 1) / NR);
+          const std::size_t run = rows ? G : NR;
+          const std::ptrdiff_t step = rows ? static_cast<std::ptrdiff_t>(NR) : g.b_cs;
+          const std::ptrdiff_t outer = rows ? g.b_rs : static_cast<std::ptrdiff_t>(NR);
           const std::size_t tiles = (mb + MR - 1) / MR;
           const std::size_t per_call = (units + G * tiles - 1) / (G * tiles);
           st.pf_every = kb / per_call > 0 ? kb / per_call : 1;
-          st.pf_rs = rows ? (G > 1 ? static_cast<std::ptrdiff_t>(NR) : g.b_rs) : g.b_cs;
-          st.pf_wrap = rows ? (G > 1 ? G : units + 1) : NR;
-          st.pf_jump = rows ? g.b_rs - static_cast<std::ptrdiff_t>((G - 1) * NR)
-                            : static_cast<std::ptrdiff_t>(NR) -
-                                  static_cast<std::ptrdiff_t>(NR - 1) * g.b_cs;
+          st.pf_rs = step;
+          st.pf_wrap = run;
+          st.pf_jump = outer - static_cast<std::ptrdiff_t>(run - 1) * step;
           for (std::size_t jr = 0; jr < nb; jr += GW) {
             const std::size_t gw = nb - jr < GW ? nb - jr : GW;
             // A whole panel packed by its first row tile (fuse_pack above; G = 1 then).
@@ -351,15 +353,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                 const std::size_t u0 = call * per_call;
                 st.pf = nullptr;
                 if (next && u0 < units) {
-                  if (rows) {
-                    st.pf = next + static_cast<std::ptrdiff_t>(u0 / G) * g.b_rs +
-                            static_cast<std::ptrdiff_t>(u0 % G * NR);
-                    st.pf_left = G > 1 ? G - u0 % G : units + 1;
-                  } else {
-                    st.pf = next + static_cast<std::ptrdiff_t>(u0 % NR) * g.b_cs +
-                            static_cast<std::ptrdiff_t>(u0 / NR * NR);
-                    st.pf_left = NR - u0 % NR;
-                  }
+                  st.pf = next + static_cast<std::ptrdiff_t>(u0 / run) * outer +
+                          static_cast<std::ptrdiff_t>(u0 % run) * step;
+                  st.pf_left = run - u0 % run;
                 }
                 if (fused && ir == 0) {
                   st.pack = wb;
