@@ -107,12 +107,20 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // wide tile needs 12 + 3 + 1; with B's 4 vectors GCC kept two accumulators on the stack).
   constexpr bool kBroadcastFirst = R * V + V + 1 > kVectorRegs && R * V + R + 1 <= kVectorRegs;
   // B read in place: every cache line of the B row kAhead steps ahead (strided by ldb, which
-  // the hardware prefetchers follow poorly). A packed panel (b_rs = V*kW, one contiguous run)
+  // the hardware prefetchers follow poorly), kAhead chosen so that about 16 lines are in flight
+  // (8 rows of AVX-512's 2-line rows, 2 rows of its 12-line wide-tile rows, 16 of AVX2's 1-line
+  // rows). At a row stride that maps every row to the same few L1 sets, more rows ahead evict
+  // each other before they are read (12 ways); far ahead of a wide tile, whose rows take a line
+  // per multiply-add, they queue behind the fill buffers. Intel Xeon, 1 thread, against 16 rows
+  // ahead everywhere (the earlier rule): AVX-512 2-12 x 1000-4096 x 64-1024 +5-25%, 2 x 1024 x
+  // 256 +22%, 4 x 4096 x 64 +28%; AVX2 2 x 1024-4096 x 64-256 +30-45%, the 6 x 16 tiles as
+  // before. A packed panel (b_rs = V*kW, one contiguous run)
   // is left to them: on an Intel Xeon the prefetches' load slots cost more than they won
   // (256^3 and 512^3 with A in place, 0.92-0.93x -> 0.96x of dnnl_sgemm; 2 threads alike).
   // The one-vector tiles (V = 1: the last columns of C) read only packed panels, at the panel
   // stride nr: no prefetch for them either.
-  constexpr std::ptrdiff_t kAhead = 16;
+  constexpr std::ptrdiff_t kRowLines = (V * static_cast<std::ptrdiff_t>(kW) * 4 + 63) / 64;
+  constexpr std::ptrdiff_t kAhead = 16 / kRowLines < 2 ? 2 : 16 / kRowLines;
   const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW);
   const float* pf = PF ? st->pf : nullptr;
   const std::ptrdiff_t pf_rs = PF ? st->pf_rs : 0, pf_jump = PF ? st->pf_jump : 0;
@@ -131,6 +139,19 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
     const float* base = ab[ARS == 0 ? i / 4 : 0];
     const int o = i % 4;
     return o == 0 ? base[0] : o == 1 ? base[rs1] : o == 2 ? base[2 * rs1] : base[rs3];
+  };
+  // Rows of C likewise, as one of ceil(R / 4) bases plus 0, 1, 2 or 3 times ldc, used by the
+  // prefetch in the k loop and by the store: GCC kept R separate row pointers (2 R with the
+  // prefetch of each row's last line) live across the k loop and spilled them.
+  constexpr int kCBases = (R + 3) / 4;
+  float* cb[kCBases];
+#pragma GCC unroll 4
+  for (int t = 0; t < kCBases; ++t) cb[t] = c + static_cast<std::size_t>(4 * t) * ldc;
+  const std::size_t ldc3 = 3 * ldc;
+  auto c_row = [&](int i) {
+    float* base = cb[i / 4];
+    const int o = i % 4;
+    return o == 0 ? base : o == 1 ? base + ldc : o == 2 ? base + 2 * ldc : base + ldc3;
   };
   // The k loop in two versions, with and without the prefetch of B: a test inside the loop cost
   // a register and a compare per step.
@@ -204,13 +225,17 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // the start-and-end prefetch) the end alone gave 0.98-1.06x at 1 thread and 0.99-1.08x at 2
   // (2048 x 2048 x 32 TN +6-8%, 4096 x 64 x 64 +2-3%), while no prefetch of C at all was
   // 0.86-0.89x on the k = 32 shapes (1024 x 4096 x 32 TN) whenever memory was slow.
-  const std::size_t k_main = kb > kCAhead ? kb - kCAhead : 0;
+  // A k block no longer than kCAhead has no multiply-adds before the prefetch to hide it
+  // behind: its stores go to the store buffer without (Intel Xeon, AVX-512, 1 thread, against
+  // the prefetch at the start of such a tile: 1024^2 x 16 +6%, 1024 x 4096 x 16 +4%).
+  const bool c_pf = !st->stream && kb > kCAhead;
+  const std::size_t k_main = c_pf ? kb - kCAhead : kb;
   auto run = [&](auto pfb_tag) {
     k_loop(pfb_tag, k_main);
-    if (!st->stream) {
+    if (c_pf) {
 #pragma GCC unroll 32
       for (int i = 0; i < R; ++i) {
-        const float* cr = c + static_cast<std::size_t>(i) * ldc;
+        const float* cr = c_row(i);
         __builtin_prefetch(cr, 1, 3);
         __builtin_prefetch(cr + (V * kW - 1), 1, 3);
       }
@@ -228,7 +253,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   if (ncols == static_cast<std::size_t>(V) * kW && !stream) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
-      float* cr = c + static_cast<std::size_t>(i) * ldc;
+      float* cr = c_row(i);
 #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
         float* cp = cr + v * kW;
