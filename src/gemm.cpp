@@ -30,6 +30,9 @@ using kernels::GemmBlocking;
 // by the tile width for narrower vectors (below).
 constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
 
+// Rows of A up to which a small B whose rows fall on few L1 sets is read in place (see small_b).
+constexpr std::size_t kSmallBRows = 64;
+
 const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
 
 /// A matrix as stored: rows x cols in `layout`, leading dimension ld. Returns the number of
@@ -256,11 +259,22 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // Up to 4 row tiles use each element of B at most 4 mr times: with an alias-free row stride
   // B is read in place (panel by panel, the row tiles inner) up to 4M floats (16 MB, in L3);
   // 17-48 x 1000 x 1000 went from 0.73-0.83x of dnnl_sgemm packed to 0.92-1.0x. Larger B
-  // comes from memory, where the packed path's prefetch of the next panel does better.
-  const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) && b_free &&
-                     kn <= static_cast<double>(std::size_t{1} << 22);
-  // A small B (in L2) is read in place too; on AVX2 only at a stride of 16 sets or more.
-  const bool small_b = kn < small && (line_pair_rows || b_free);
+  // comes from memory, where the packed path's prefetch of the next panel does better. At a
+  // stride that puts B's rows on few sets (a 4 KB multiple: 1024, 2048 floats) too, since the
+  // in-place prefetch runs few enough rows ahead to keep them in L1 (gemm_ukr's kAhead); on AVX2
+  // only while B fits L2 (1 MB). Intel Xeon, 1 thread, packed -> in place: AVX-512 13-48 x
+  // 256-4096 x 64-1024 1.07-1.66x (13 x 512 x 1024 0.72x -> 1.20x of dnnl_sgemm, 16 x 1024 x 256
+  // 0.66x -> 0.87x), except 40-48 x 2048-4096 x 64 0.92-0.97x; AVX2 7-24 x 256-1024 x 64-256
+  // 1.05-1.71x, and 0.68-0.93x once B is 2 MB or more.
+  const bool few_b = g.m <= 4 * static_cast<std::size_t>(bk.mr) &&
+                     kn <= static_cast<double>(std::size_t{1} << 22) &&
+                     (b_free || line_pair_rows || static_cast<std::size_t>(kn) <= mid);
+  // A small B (in L2) is read in place where its rows fall on 16 L1 sets or more; at fewer sets
+  // only by up to 64 rows of A (AVX-512; AVX2 never): packed, the 12-row tiles of more rows read
+  // it from the copy instead of from the same few sets, a few of its rows at a time. Intel Xeon,
+  // AVX-512, 1 thread, packed against in place: 96-1024 x 128-1024 x 16-256 (k n < 64K) 1.05-1.27x
+  // (1024^2 x 32 1.27x, 512^2 x 64 1.18x), 16-64 rows 0.72-0.96x.
+  const bool small_b = kn < small && (b_free || (line_pair_rows && g.m <= kSmallBRows));
   g.unpacked_b = g.b_cs == 1 && (g.m <= static_cast<std::size_t>(bk.mr) || small_b ||
                                   g.n <= narrow_n || mid_b || few_b);
   g.unpacked_a = (g.a_cs == 1 || g.a_rs == 1) &&

@@ -266,13 +266,15 @@ TEST_P(Gemm, FewRowTilesPackedB) {
 // The same loop over a row-major B whose row stride is a 4 KB multiple (2048 floats): its rows
 // fall on few cache sets, so no tile packs B while reading it; the panels are packed (and the
 // next ones prefetched) in groups of two where a panel row is one cache line (AVX2), down to a
-// last group of one full and one partial panel, or of one partial panel.
+// last group of one full and one partial panel, or of one partial panel. Up to 4 mr rows read
+// this B in place instead where a tile row spans two cache lines (AVX-512): 4 mr + 5 and 100
+// rows take the packed loop on every ISA.
 TEST_P(Gemm, FewRowTilesPackedBAliasedRows) {
   const auto& b = bk();
   const std::size_t mr = static_cast<std::size_t>(b.mr), nr = static_cast<std::size_t>(b.nr);
   for (std::size_t tail : {3 * nr + 7, 2 * nr + 7, nr})
-    for (std::size_t m : {mr + 1, 2 * mr + 5, std::size_t{100}}) {
-      if (sgtest::small_run() && m != 2 * mr + 5) continue;
+    for (std::size_t m : {mr + 1, 2 * mr + 5, 4 * mr + 5, std::size_t{100}}) {
+      if (sgtest::small_run() && m != 4 * mr + 5) continue;
       Problem p;
       p.m = m;
       p.n = static_cast<std::size_t>(b.nc) + tail;
@@ -582,7 +584,8 @@ TEST_P(Gemm, WeightGradientNarrowC) {
 }
 
 // A block of few row tiles whose whole B is small and packed (B transposed, or row-major at a
-// stride that maps its rows onto few L1 sets) runs the block loop on AVX2: same results.
+// stride that maps its rows onto few L1 sets) runs the block loop on AVX2: same results. On
+// AVX-512 that B is read in place by 13 rows and packed for 100 and 128.
 TEST_P(Gemm, FewRowTilesSmallPackedB) {
   const std::size_t mr = static_cast<std::size_t>(bk().mr);
   for (Trans tb : kTrans)
