@@ -46,6 +46,7 @@ inline vf vsqrt(vf x) { return __builtin_sqrtf(x); }
 inline vf vdiv(vf a, vf b) { return a / b; }
 inline float hsum(vf x) { return x; }
 inline float hmax(vf x) { return x; }
+inline vf hsum_rows(const vf* rows) { return rows[0]; }
 
 #else  // xsimd
 
@@ -163,6 +164,32 @@ inline vf vdiv(vf a, vf b) {
 #endif
 }
 inline float hsum(vf x) { return xsimd::hadd(x); }
+/// Lane t: the sum of the lanes of rows[t], for kW rows (a transposed reduction). xsimd 8.1's
+/// AVX-512 haddp returns rows 2-5 and 10-13 in the order 4, 5, 2, 3: the AVX-512 version here
+/// folds 256-bit halves, then 128-bit quarters, then lanes within quarters, and puts the lanes
+/// in order with one permute.
+inline vf hsum_rows(const vf* rows) {
+#if defined(SIMDGRAD_ISA_AVX512)
+  __m512 t[8], u[4];
+  for (int q = 0; q < 8; ++q) {  // [rows[2q] quarters 0+2, 1+3 | rows[2q+1] quarters 0+2, 1+3]
+    const __m512 a = rows[2 * q], b = rows[2 * q + 1];
+    t[q] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  }
+  for (int q = 0; q < 4; ++q)  // quarter j: the 4 partial sums of rows[4q + j]
+    u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
+                         _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
+  const __m512 v01 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
+  const __m512 v23 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
+  const __m512d d01 = _mm512_castps_pd(v01), d23 = _mm512_castps_pd(v23);
+  // lane 4j + q: the sum of rows[4q + j]
+  const __m512 f = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d01, d23)),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(d01, d23)));
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(idx, f);
+#else
+  return xsimd::haddp(rows);
+#endif
+}
 
 #endif
 
