@@ -237,9 +237,10 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // across the column panels. The copy is repaid from a few hundred columns of C on: AVX2 on
   // Zen 3, 1 thread, against dnnl_sgemm, in place -> packed: 64 x 1024 x 4096 TN 0.94-0.97x ->
   // 0.99-1.0x, 256 x 512 x 1024 TN 0.93-0.99x -> 1.05-1.08x, 128 x 512 x 2048 TN 1.01-1.02x ->
-  // 1.04-1.07x, TT alike; 64 x 128 x 4096 TN 0.96-0.98x in place, 0.95-0.96x packed. Not
-  // measured with AVX-512, which keeps the rule without the bound.
-  const bool a_t_short = g.a_cs == 1 || line_pair_rows || g.n < 4 * narrow_n;
+  // 1.04-1.07x, TT alike; 64 x 128 x 4096 TN 0.96-0.98x in place, 0.95-0.96x packed. AVX-512
+  // on an Intel Xeon, 1 thread: 300-1000 x 256-4096 x 32-256 TN 1.0-1.25x (1000 x 1024 x 256
+  // 0.85x -> 1.0x of dnnl_sgemm, 500 x 1024 x 32 0.73x -> 0.90x), 100 rows within the noise.
+  const bool a_t_short = g.a_cs == 1 || g.n < 4 * narrow_n;
   const bool mid_a = static_cast<std::size_t>(mk) <= mid &&
                      alias_free(g.a_cs == 1 ? g.a_rs : g.a_cs) && a_t_short;
   // B in place streams kc rows of a panel per tile, one row every few multiply-adds; how many
