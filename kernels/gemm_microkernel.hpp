@@ -293,7 +293,7 @@ using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, 
 /// Rows i >= nrows of A and columns j >= ncols of B are never read (their pointers repeat row 0)
 /// and their results are dropped.
 template <int R, int J>
-void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
+__attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
               const float* __restrict bt, std::ptrdiff_t ldb, std::size_t nrows,
               std::size_t ncols, float* __restrict c, std::size_t ldc,
               const GemmTileStore* __restrict st) {
