@@ -140,19 +140,6 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
     const int o = i % 4;
     return o == 0 ? base[0] : o == 1 ? base[rs1] : o == 2 ? base[2 * rs1] : base[rs3];
   };
-  // Rows of C likewise, as one of ceil(R / 4) bases plus 0, 1, 2 or 3 times ldc, used by the
-  // prefetch in the k loop and by the store: GCC kept R separate row pointers (2 R with the
-  // prefetch of each row's last line) live across the k loop and spilled them.
-  constexpr int kCBases = (R + 3) / 4;
-  float* cb[kCBases];
-#pragma GCC unroll 4
-  for (int t = 0; t < kCBases; ++t) cb[t] = c + static_cast<std::size_t>(4 * t) * ldc;
-  const std::size_t ldc3 = 3 * ldc;
-  auto c_row = [&](int i) {
-    float* base = cb[i / 4];
-    const int o = i % 4;
-    return o == 0 ? base : o == 1 ? base + ldc : o == 2 ? base + 2 * ldc : base + ldc3;
-  };
   // The k loop in two versions, with and without the prefetch of B: a test inside the loop cost
   // a register and a compare per step.
   auto k_loop = [&](auto pfb_tag, std::size_t steps) {
@@ -228,14 +215,13 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // A k block no longer than kCAhead has no multiply-adds before the prefetch to hide it
   // behind: its stores go to the store buffer without (Intel Xeon, AVX-512, 1 thread, against
   // the prefetch at the start of such a tile: 1024^2 x 16 +6%, 1024 x 4096 x 16 +4%).
-  const bool c_pf = !st->stream && kb > kCAhead;
-  const std::size_t k_main = c_pf ? kb - kCAhead : kb;
+  const std::size_t k_main = kb > kCAhead ? kb - kCAhead : 0;
   auto run = [&](auto pfb_tag) {
     k_loop(pfb_tag, k_main);
-    if (c_pf) {
+    if (!st->stream && k_main > 0) {
 #pragma GCC unroll 32
       for (int i = 0; i < R; ++i) {
-        const float* cr = c_row(i);
+        const float* cr = c + static_cast<std::size_t>(i) * ldc;
         __builtin_prefetch(cr, 1, 3);
         __builtin_prefetch(cr + (V * kW - 1), 1, 3);
       }
@@ -253,7 +239,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   if (ncols == static_cast<std::size_t>(V) * kW && !stream) {
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
-      float* cr = c_row(i);
+      float* cr = c + static_cast<std::size_t>(i) * ldc;
 #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
         float* cp = cr + v * kW;
