@@ -212,13 +212,12 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // the start-and-end prefetch) the end alone gave 0.98-1.06x at 1 thread and 0.99-1.08x at 2
   // (2048 x 2048 x 32 TN +6-8%, 4096 x 64 x 64 +2-3%), while no prefetch of C at all was
   // 0.86-0.89x on the k = 32 shapes (1024 x 4096 x 32 TN) whenever memory was slow.
-  // A k block no longer than kCAhead has no multiply-adds before the prefetch to hide it
-  // behind: its stores go to the store buffer without (Intel Xeon, AVX-512, 1 thread, against
-  // the prefetch at the start of such a tile: 1024^2 x 16 +6%, 1024 x 4096 x 16 +4%).
+  // (Skipping the prefetch where the k block is no longer than kCAhead, on an Intel Xeon with
+  // AVX-512: 1024^2 x 16 and 1024 x 4096 x 16 +4-6%, 4096 x 100-256 x 16 -11% to -15%; left.)
   const std::size_t k_main = kb > kCAhead ? kb - kCAhead : 0;
   auto run = [&](auto pfb_tag) {
     k_loop(pfb_tag, k_main);
-    if (!st->stream && k_main > 0) {
+    if (!st->stream) {
 #pragma GCC unroll 32
       for (int i = 0; i < R; ++i) {
         const float* cr = c + static_cast<std::size_t>(i) * ldc;
