@@ -88,21 +88,25 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       // 1 thread, 16 columns for one row against 8: 1 x 512-4096 x 64-256 +8-20%, 1 x 64-4096 x
       // 1024-4096 -4% to -28%.
       const bool long_k = g.k > 512;
-      constexpr int kJ1 = static_cast<int>(kW), kJ2 = kW >= 2 ? kJ1 / 2 : 1, kJ4 = kW >= 4 ? kJ1 / 4 : 1;
+      constexpr int kJ1 = static_cast<int>(kW), kJ2 = kW >= 2 ? kJ1 / 2 : 1;
+      constexpr int kJ4 = kW >= 4 ? kJ1 / 4 : 1;
       constexpr int kJ1L = kJ1 < 8 ? kJ1 : 8, kJ2L = kJ2 < 4 ? kJ2 : 4;
-      const std::size_t step = static_cast<std::size_t>(
-          r == 1 ? (long_k ? kJ1L : kJ1) : r == 2 ? (long_k ? kJ2L : kJ2) : kJ4);
+      GemmDotFn dot = &gemm_dot<4, kJ4>;
+      int cols = kJ4;
+      if (r == 1) {
+        dot = long_k ? &gemm_dot<1, kJ1L> : &gemm_dot<1, kJ1>;
+        cols = long_k ? kJ1L : kJ1;
+      } else if (r == 2) {
+        dot = long_k ? &gemm_dot<2, kJ2L> : &gemm_dot<2, kJ2>;
+        cols = long_k ? kJ2L : kJ2;
+      }
+      const std::size_t step = static_cast<std::size_t>(cols);
       for (std::size_t j = n0; j < n1; j += step) {
         const std::size_t w = n1 - j < step ? n1 - j : step;
         float* ct = g.c + i * ldc + j;
         const float* ap = g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs;
         const float* bp = g.b + static_cast<std::ptrdiff_t>(j) * g.b_cs;
-        if (r == 1 && long_k) gemm_dot<1, kJ1L>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
-        else if (r == 1) gemm_dot<1, kJ1>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
-        else if (r == 2 && long_k)
-          gemm_dot<2, kJ2L>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
-        else if (r == 2) gemm_dot<2, kJ2>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
-        else gemm_dot<4, kJ4>(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
+        dot(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
         if (epi.fn) epi(ct, ldc, i, j, r, w);
       }
     }

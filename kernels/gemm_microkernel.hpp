@@ -119,7 +119,8 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // (256^3 and 512^3 with A in place, 0.92-0.93x -> 0.96x of dnnl_sgemm; 2 threads alike).
   // The one-vector tiles (V = 1: the last columns of C) read only packed panels, at the panel
   // stride nr: no prefetch for them either.
-  constexpr std::ptrdiff_t kRowLines = (V * static_cast<std::ptrdiff_t>(kW) * 4 + 63) / 64;
+  constexpr std::ptrdiff_t kRowLines =
+      (V * static_cast<std::ptrdiff_t>(kW * sizeof(float)) + 63) / 64;
   constexpr std::ptrdiff_t kAhead = 16 / kRowLines < 2 ? 2 : 16 / kRowLines;
   const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW);
   const float* pf = PF ? st->pf : nullptr;
@@ -278,10 +279,11 @@ using GemmUkrFn = void (*)(std::size_t kb, const float* a, std::ptrdiff_t a_rs, 
 /// Rows i >= nrows of A and columns j >= ncols of B are never read (their pointers repeat row 0)
 /// and their results are dropped.
 template <int R, int J>
-__attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a, std::ptrdiff_t lda,
-              const float* __restrict bt, std::ptrdiff_t ldb, std::size_t nrows,
-              std::size_t ncols, float* __restrict c, std::size_t ldc,
-              const GemmTileStore* __restrict st) {
+__attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a,
+                                        std::ptrdiff_t lda, const float* __restrict bt,
+                                        std::ptrdiff_t ldb, std::size_t nrows, std::size_t ncols,
+                                        float* __restrict c, std::size_t ldc,
+                                        const GemmTileStore* __restrict st) {
   static_assert(J == 1 || R * J <= static_cast<int>(kW), "a dot tile holds one vector of sums");
   const float* ar[R];
   const float* br[J];
@@ -323,7 +325,8 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   for (int g = 0; g < kGroups; ++g) {
     vf rows[kW];
     for (int t = 0; t < static_cast<int>(kW); ++t)
-      rows[t] = t < kPerGroup ? acc[(g * kPerGroup + t) / J][(g * kPerGroup + t) % J] : splat(0.0f);
+      rows[t] = t < kPerGroup ? acc[(g * kPerGroup + t) / J][(g * kPerGroup + t) % J]
+                              : splat(0.0f);
     store(sums + g * kW, hsum_rows(rows));
   }
   const vf va = splat(st->alpha), vb = splat(st->beta);
@@ -337,3 +340,7 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
     store_partial(cp, r, ncols);
   }
 }
+
+using GemmDotFn = void (*)(std::size_t k, const float* a, std::ptrdiff_t lda, const float* bt,
+                           std::ptrdiff_t ldb, std::size_t nrows, std::size_t ncols, float* c,
+                           std::size_t ldc, const GemmTileStore* st);

@@ -14,7 +14,9 @@ inline void gemm_copy_short(float* __restrict dst, const float* __restrict src, 
 /// dst[0..n) = src[0..n): whole vectors, then the tail (below). Always inlined: called once per
 /// row of a panel, a call costs as much as a short run (12 x 100 x 256: out of line, the copy
 /// of the last 4 columns of B took a third of the time).
-__attribute__((always_inline)) inline void gemm_copy_run(float* __restrict dst, const float* __restrict src, std::size_t n) {
+__attribute__((always_inline)) inline void gemm_copy_run(float* __restrict dst,
+                                                         const float* __restrict src,
+                                                         std::size_t n) {
   std::size_t i = 0;
   for (; i + 2 * kW <= n; i += 2 * kW) {
     const vf x0 = load(src + i), x1 = load(src + i + kW);

@@ -178,8 +178,10 @@ inline vf hsum_rows(const vf* rows) {
   for (int q = 0; q < 4; ++q)  // quarter j: the 4 partial sums of rows[4q + j]
     u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
                          _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
-  const __m512 v01 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
-  const __m512 v23 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
+  const __m512 v01 =
+      _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
+  const __m512 v23 =
+      _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
   const __m512d d01 = _mm512_castps_pd(v01), d23 = _mm512_castps_pd(v23);
   // lane 4j + q: the sum of rows[4q + j]
   const __m512 f = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d01, d23)),
