@@ -299,19 +299,24 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
 
   g.mc = static_cast<std::size_t>(bk.mc);
   g.nc = static_cast<std::size_t>(bk.nc);
-  // A C of 16 MB or more (half of a typical L3) written by one k block with beta = 0 and no
+  // A C of 64 MB or more (beyond a typical L3) written by one k block with beta = 0 and no
   // epilogue is streamed past the caches: each tile is written once, and a normal store would
-  // first read its lines (the k = 32 weight gradient 1024 x 4096 is bound by writing C).
-  // AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2 outer product 1.13x ->
-  // 1.86-2.2x of dnnl_sgemm). With AVX2's half-line vectors it lost on Zen 3: 1024 x 4096 x 32
-  // ran at 0.67-0.77x streamed and 1.0-1.1x with normal stores, 2048 x 2048 x 64 0.76-0.82x
-  // and 1.03-1.05x, the outer product 1.18-1.23x and 1.5-1.7x. Only for k <= 8, where writing
-  // C is most of the time: on an Intel Xeon (AVX-512, 1 thread) streaming won at k = 1, 4, 8
-  // (4096^2: 10.1 -> 12.1, 35.8 -> 46.4, 65 -> 79 GFLOPS) and lost from k = 16 on (2048 x 4096
-  // x 16: 122 -> 97, x 32: 143 -> 133; 4096 x 1024 x 128: 168 -> 156; 2 threads alike).
-  g.stream_c = line_pair_rows && k <= 8 && beta == 0.0f &&
-               act < 0 && !epilogue.bias &&
-               static_cast<double>(g.m) * static_cast<double>(g.n) >= static_cast<double>(std::size_t{1} << 22);
+  // first read its lines. AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2
+  // outer product 1.13x -> 1.86-2.2x of dnnl_sgemm). With AVX2's half-line vectors it lost on
+  // Zen 3: 1024 x 4096 x 32 ran at 0.67-0.77x streamed and 1.0-1.1x with normal stores, 2048 x
+  // 2048 x 64 0.76-0.82x and 1.03-1.05x, the outer product 1.18-1.23x and 1.5-1.7x. Only for
+  // k <= 8, where writing C is most of the time: on an Intel Xeon (AVX-512, 1 thread) streaming
+  // won at k = 1, 4, 8 (4096^2: 10.1 -> 12.1, 35.8 -> 46.4, 65 -> 79 GFLOPS) and lost from k = 16
+  // on (2048 x 4096 x 16: 122 -> 97, x 32: 143 -> 133; 4096 x 1024 x 128: 168 -> 156; 2 threads
+  // alike). Not below 64 MB: a streamed store to a line the cache holds dirty (C just written by
+  // the caller: a memset, the previous call of another library on the same buffer) writes the
+  // line back first. Intel Xeon, AVX-512, C memset just before the call, streamed against normal
+  // stores: 2048^2 x 1 3.1 and 9.1 GFLOPS, 2048 x 4096 x 8 25 and 60; with C not cached the two
+  // were within +-8% there (1 and 2 threads), while at 4096^2 streaming still wins cold (x 1 11.5
+  // and 8.0, x 4 43 and 30) and is within 0.68-1.08x of normal stores with C memset first.
+  g.stream_c = line_pair_rows && k <= 8 && beta == 0.0f && act < 0 && !epilogue.bias &&
+               static_cast<double>(g.m) * static_cast<double>(g.n) >=
+                   static_cast<double>(std::size_t{1} << 24);
   const auto& t = table();
   const std::size_t ws_floats = kernels::gemm_workspace_floats(g.mc, g.nc, static_cast<std::size_t>(bk.kc));
   const double fmas = static_cast<double>(g.m) * static_cast<double>(g.n) *

@@ -357,15 +357,15 @@ TEST_P(Gemm, FewTallTiles) {
       }
 }
 
-// A C of 2^22 floats or more with k <= 8, beta = 0 and no epilogue goes out with
-// non-temporal stores (aligned whole vectors; the rest stored normally): rows of C unaligned
-// (ldc padded by 3), partial last vectors, NaN in C that must not leak.
+// A C of 2^24 floats or more with k <= 8, beta = 0 and no epilogue goes out with
+// non-temporal stores on AVX-512 (aligned whole vectors; the rest stored normally): rows of C
+// unaligned (ldc padded by 3), partial last vectors, NaN in C that must not leak.
 TEST_P(Gemm, LargeCStreamed) {
-  if (sgtest::small_run()) GTEST_SKIP() << "16 MB outputs";
+  if (sgtest::small_run()) GTEST_SKIP() << "64 MB outputs";
   for (Trans ta : kTrans) {
     Problem p;
     p.ta = ta;
-    p.m = 1030;
+    p.m = 4099;
     p.n = 4100;
     p.k = 7;  // streamed only for k <= 8
     p.pad_c = 3;
