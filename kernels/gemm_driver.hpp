@@ -32,19 +32,11 @@ struct GemmEpilogueCall {
   }
 };
 
-/// Up to this many rows of A per block (its mb x kc floats stay in L2 while B goes by), column
-/// panels of B are the outer loop and row tiles the inner one, and B is packed panel by panel,
-/// the next panel's source prefetched as the tiles compute (the block-packing loop below packs
-/// a whole kc x nc block of B first, a pass bound by reading B). Measured on Zen 5 (1 MB L2):
-/// 64-192 rows x 2048 x 1024 went from 0.78-0.93x of dnnl_sgemm with the block-packing loop to
-/// 0.96-1.03x. On an Intel Xeon (2 MB L2), 1 thread, 200-512 rows x 512-2048 x 256-1024 NN and
-/// NT against the block-packing loop: AVX-512 +4% geo mean (-0.6% to +14%; 256 x 1024 x 1024 NT
-/// 0.90x -> 0.96-1.0x of dnnl_sgemm), AVX2 +6.5-15%; from 768 rows on the block-packing loop
-/// is ahead (AVX-512 1024^3 -5% and 2048^3 -24% panel by panel). Two threads, AVX-512, 200-512
-/// rows: -7% to +9% (geo mean -1%; the NT shapes gain, 384-512 rows NN lose). AVX-512: up to 512
-/// rows (a 512 KB block of A); AVX2 up to 384 (384 KB: Zen 3's L2 is 512 KB; not measured
-/// there), the other ISAs 192.
-constexpr std::size_t kFewRows = kIsaIndex == 3 ? 512 : kIsaIndex == 2 ? 384 : 192;
+/// Up to this many rows of A per block (192 x kc floats, 288 KB, which stays in L2 while B goes
+/// by), column panels of B are the outer loop and row tiles the inner one, and B is packed panel
+/// by panel. Measured on Zen 5 (1 MB L2): 64-192 rows x 2048 x 1024 went from 0.78-0.93x of
+/// dnnl_sgemm with the block-packing loop to 0.96-1.03x; from 256 rows on it no longer helps.
+constexpr std::size_t kFewRows = 192;
 /// ... but not where the block's whole B (all k blocks) is at most this many floats, on AVX2
 /// (128 KB: it stays in L2 between calls, and the block loop keeps each row tile's A in L1
 /// instead of re-reading all rows of A per panel). Zen 3, 1 thread, against dnnl_sgemm: 128^3
