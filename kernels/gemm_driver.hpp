@@ -66,14 +66,18 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // kc only, so it is the same on every ISA and thread.
   const std::size_t nkb = g.k > 0 ? (g.k + KC - 1) / KC : 1;
   const std::size_t kstep = g.k > 0 ? (g.k + nkb - 1) / nkb : KC;
-  // Columns per block of B: g.nc at a full k block (kc x nc floats of workspace, in L2); a
-  // shorter k block widens it to fill the same kc x nc floats, up to the whole width, so that a
-  // row tile sweeps longer runs of each row of C (at g.nc = 1024 a row of a block is one 4 KB
-  // page, and the hardware prefetcher starts over on every row of every tile). Intel Xeon,
-  // 1 thread, against dnnl_sgemm: AVX-512 1024-4096 x 2048-4096 x 16 0.79-0.85x -> 0.88-0.94x,
-  // x 32 0.86-0.90x -> 0.92-0.95x, 4096^2 x 64 +6%, k >= 128 within +-2%; AVX2 x 4096 x 16-64
-  // +4-6%; 2 threads, AVX-512, x 4096 x 16-32 +3-10%.
-  const std::size_t nc_wide = kstep < KC ? KC * g.nc / kstep / NR * NR : g.nc;
+  // Columns per block of B: g.nc at a full k block (kc x nc floats of workspace, in L2). Where
+  // the block-packing loop runs (more than kFewRows rows), a k block shorter than kc/2 widens
+  // it to fill half of those floats, up to the whole width, so that a row tile sweeps longer
+  // runs of each row of C (at g.nc = 1024 a row of a block is one 4 KB page, and the hardware
+  // prefetcher starts over on every row of every tile). Intel Xeon, 1 thread, against
+  // dnnl_sgemm: AVX-512 1024-4096 x 2048-4096 x 16 0.79-0.85x -> 0.88-0.94x, x 32 0.86-0.90x
+  // -> 0.92-0.95x, AVX2 x 4096 x 16-64 +4-6%, 2 threads +3-10%. Filling all kc x nc floats
+  // (1 MB) lost 4-11% at k = 64 (1000-1024 x 4096 x 64, and 8 x 4096 x 64 NT, whose one row
+  // tile waited for a 1 MB block of B), and the few-rows loop, which packs B panel by panel,
+  // lost up to 17% with it (AVX2 100 x 4096 x 16).
+  const std::size_t nc_wide =
+      kstep < KC && m1 - m0 > kFewRows ? KC * g.nc / 2 / kstep / NR * NR : g.nc;
   const std::size_t NC = nc_wide > g.nc ? nc_wide : g.nc;
   if (m0 >= m1 || n0 >= n1) return;
   GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};

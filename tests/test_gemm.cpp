@@ -221,7 +221,8 @@ TEST_P(Gemm, HundredsAllLayouts) {
 }
 
 // Shapes that exercise the whole blocking: more rows than mc or more columns than nc (at a
-// full k block), or than the wider column block of a short k block (kc nc / k columns).
+// full k block), or than the wider column block of a short k block under more than 192 rows
+// (kc nc / 2k columns).
 TEST_P(Gemm, BeyondBlockSizes) {
   const auto& b = bk();
   const std::size_t mr = static_cast<std::size_t>(b.mr), nr = static_cast<std::size_t>(b.nr);
@@ -229,7 +230,7 @@ TEST_P(Gemm, BeyondBlockSizes) {
   struct S { std::size_t m, n, k; };
   const S shapes[] = {{static_cast<std::size_t>(b.mc) + mr + 1, 9, 5},
                       {3, nc + nr + 1, kc},
-                      {2 * mr + 1, kc * nc / 20 / nr * nr + nr + 1, 20}};
+                      {200, kc * nc / 2 / 20 / nr * nr + nr + 1, 20}};
   for (const S& s : shapes)
     for (Trans tb : kTrans) {
       Problem p;
