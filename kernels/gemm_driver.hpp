@@ -32,11 +32,9 @@ struct GemmEpilogueCall {
   }
 };
 
-/// Up to this many rows of A per block (192 x kc floats, 288 KB, which stays in L2 while B goes
-/// by), column panels of B are the outer loop and row tiles the inner one, and B is packed panel
-/// by panel. Measured on Zen 5 (1 MB L2): 64-192 rows x 2048 x 1024 went from 0.78-0.93x of
-/// dnnl_sgemm with the block-packing loop to 0.96-1.03x; from 256 rows on it no longer helps.
-constexpr std::size_t kFewRows = 192;
+/// Up to kGemmFewRows rows of A per block (kernels/gemm_table.hpp), column panels of B are the
+/// outer loop and row tiles the inner one, and B is packed panel by panel.
+constexpr std::size_t kFewRows = kGemmFewRows;
 /// ... but not where the block's whole B (all k blocks) is at most this many floats, on AVX2
 /// (128 KB: it stays in L2 between calls, and the block loop keeps each row tile's A in L1
 /// instead of re-reading all rows of A per panel). Zen 3, 1 thread, against dnnl_sgemm: 128^3
@@ -217,7 +215,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
 
   float* const wa = ws;                        // MC x KC
   float* const wb = ws + MC * KC;              // KC x g.nc (nc a multiple of NR)
-  float* const we = wb + KC * g.nc;           // kGemmEdgeFloats: the edge tiles' accumulators
+  float* const we = wb + KC * g.nc;            // kGemmEdgeFloats: the edge tiles' accumulators
   const bool a_ip = g.a_cs == 1;               // rows of A contiguous: copy rows, no transpose
   const bool a_inplace = g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;

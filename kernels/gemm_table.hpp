@@ -30,6 +30,13 @@ struct GemmBlocking {
 /// dnnl_sgemm, 2048^3 0.92x -> 0.97x), AVX2's 6 x 16 22 KB (33 KB at 384, over a 32 KB L1).
 inline constexpr int kGemmKC = 256;
 
+/// Up to this many rows of A per block (192 x kc floats, 288 KB, which stays in L2 while B goes
+/// by), the driver packs B panel by panel, its next panel prefetched, instead of a whole block
+/// first (kernels/gemm_driver.hpp); src/gemm.cpp's thread grid takes it into account. Measured
+/// on Zen 5 (1 MB L2): 64-192 rows x 2048 x 1024 went from 0.78-0.93x of dnnl_sgemm with the
+/// block-packing loop to 0.96-1.03x; from 256 rows on it no longer helps.
+inline constexpr std::size_t kGemmFewRows = 192;
+
 // Index by static_cast<int>(Isa): scalar, sse2, avx2, avx512, neon. Chosen on the development
 // machine (see docs/gemm.md for the measurements behind each number).
 inline constexpr GemmBlocking kGemmBlocking[5] = {

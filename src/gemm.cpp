@@ -30,10 +30,6 @@ using kernels::GemmBlocking;
 // by the tile width for narrower vectors (below).
 constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
 
-// Rows per thread up to which a block takes the few-rows loop (kernels/gemm_driver.hpp,
-// kFewRows): choose_grid favours a split of the rows for small k only above it.
-constexpr std::size_t kFewRowsPerThread = 192;
-
 // Rows of A up to which a small B whose rows fall on few L1 sets is read in place (see small_b).
 constexpr std::size_t kSmallBRows = 64;
 
@@ -142,10 +138,10 @@ void choose_grid(std::size_t m, std::size_t n, std::size_t k, const GemmBlocking
     // Xeon, 68 shapes 512-2048 x 512-4096 x 1-512, against the cost without it: AVX-512 geo
     // mean +10.7% (2048^2 x 8 0.82x -> 0.97x of dnnl_sgemm, 2048 x 1024 x 32 0.84x -> 0.92x,
     // 1024 x 512 x 8 1.32x faster), 512 x 2048 x 1 -7%; AVX2 24 shapes +8%, none slower. Only
-    // where a split of the rows leaves each thread more than kFewRowsPerThread rows: fewer
+    // where a split of the rows leaves each thread more than kGemmFewRows rows: fewer
     // take the few-rows loop, which packs all of B panel by panel in each thread (256 x 4096 x
     // 16 ran 12% slower split by rows).
-    if (b > 1 && m > kFewRowsPerThread * static_cast<std::size_t>(t))
+    if (b > 1 && m > kernels::kGemmFewRows * static_cast<std::size_t>(t))
       cost += 0.5 * rows * cols / static_cast<double>(k > 0 ? k : 1);
     if (best < 0 || cost < best) {
       best = cost;
