@@ -70,16 +70,24 @@ struct GemmArgs {
                       // period (4096 / gcd(4 b_rs, 4096) >= 16)
   std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
   bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
+  std::size_t row_chunk;  // columns of C per pass of the one-row path (its partial sums in L1;
+                          // a power of two from 1024 to 16384, a multiple of every kW)
 };
 
 /// Floats of the workspace a tile's accumulators go through on the way to an edge store (up to
 /// 32 vectors of 16 floats).
 inline constexpr std::size_t kGemmEdgeFloats = 512;
 
+/// The most columns the one-row path takes per pass (GemmArgs::row_chunk).
+inline constexpr std::size_t kGemmMaxRowChunk = 16384;
+
 /// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc), and
-/// the tiles' edge-store buffer after them.
+/// the tiles' edge-store buffer after them; at least the one-row path's partial sums and the
+/// up to 4 KB it shifts them by.
 inline std::size_t gemm_workspace_floats(std::size_t mc, std::size_t nc, std::size_t kc) {
-  return mc * kc + kc * nc + kGemmEdgeFloats + 64;
+  const std::size_t blocks = mc * kc + kc * nc + kGemmEdgeFloats + 64;
+  const std::size_t one_row = kGemmMaxRowChunk + 1024 + 64;
+  return blocks > one_row ? blocks : one_row;
 }
 
 /// Computes rows [m0, m1) x columns [n0, n1) of C. ws: gemm_workspace_floats() floats, 64-byte

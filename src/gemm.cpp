@@ -14,6 +14,10 @@
 #include "src/parallel.hpp"
 #include "src/validate.hpp"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 SIMDGRAD_DECLARE_KERNEL_TABLE(simdgrad::kernels::GemmTable)
 
 namespace simdgrad {
@@ -85,6 +89,25 @@ int check_epilogue(const char* fn, const GemmEpilogue& ep) {
     fail(fn, std::string("epilogue.act.kind ") + activation_name(act.kind) +
                  " has no GEMM epilogue in this build");
   return k;
+}
+
+/// Columns per pass of the one-row path (kernels/gemm_driver.hpp): the power of two whose
+/// partial sums take at most two thirds of the L1 data cache (8192 floats in 48 KB, 4096 in 32
+/// KB), from 1024 to kGemmMaxRowChunk; 4096 where the size is not known. The chunking does not
+/// change any element's formula, only which columns share a pass.
+std::size_t one_row_chunk() {
+  static const std::size_t chunk = [] {
+    long l1 = 0;
+#if defined(_SC_LEVEL1_DCACHE_SIZE)
+    l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+#endif
+    if (l1 <= 0) return std::size_t{4096};
+    const std::size_t fit = static_cast<std::size_t>(l1) * 2 / 3 / sizeof(float);
+    std::size_t c = 1024;
+    while (c * 2 <= fit && c * 2 <= kernels::kGemmMaxRowChunk) c *= 2;
+    return c;
+  }();
+  return chunk;
 }
 
 /// Per-thread packing workspace, 64-byte aligned, grown on demand and kept for later calls.
@@ -311,6 +334,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
 
   g.mc = static_cast<std::size_t>(bk.mc);
   g.nc = static_cast<std::size_t>(bk.nc);
+  g.row_chunk = one_row_chunk();
   // A C of 64 MB or more (beyond a typical L3) written by one k block with beta = 0 and no
   // epilogue is streamed past the caches: each tile is written once, and a normal store would
   // first read its lines. AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2

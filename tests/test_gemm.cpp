@@ -541,13 +541,14 @@ TEST_P(Gemm, FewRowsTransposedB) {
 }
 
 // One row of C against B with contiguous rows (the GEMV-like x W, streamed row by row): k over
-// several blocks and not a multiple of 4, more columns than one 4096-wide chunk, alpha, beta,
-// the epilogue; column-major reaches it with one column of C.
+// several blocks and not a multiple of 4, more columns than one chunk of 4096 or 8192 (the
+// chunk follows the L1 size), alpha, beta, the epilogue; column-major reaches it with one
+// column of C.
 TEST_P(Gemm, OneRow) {
   const float vals[] = {1.0f, -0.5f, 2.0f, 0.0f};
   int it = 0;
   for (MatLayout l : kLayouts)
-    for (std::size_t len : {std::size_t{1}, std::size_t{17}, sgtest::big(4096 + 37)})
+    for (std::size_t len : {std::size_t{1}, std::size_t{17}, sgtest::big(8192 + 37)})
       for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
         Problem p;
         p.layout = l;
