@@ -168,15 +168,39 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           const float* b1 = b0 + g.b_rs;
           const float* b2 = b1 + g.b_rs;
           const float* b3 = b2 + g.b_rs;
-          std::size_t j = 0;
-          for (; j < wv; j += kW) {
+          auto step = [&](std::size_t j) {
             vf x = load(acc + j);
             x = fmadd(a0, load(b0 + j), x);
             x = fmadd(a1, load(b1 + j), x);
             x = fmadd(a2, load(b2 + j), x);
             x = fmadd(a3, load(b3 + j), x);
             store(acc + j, x);
+          };
+          std::size_t j = 0;
+          // The next pass's four rows (the same columns), a cache line of each per line of this
+          // pass, and their last line first (the rows need not start on a line): the L1
+          // prefetcher starts over on every short row. Intel Xeon, 1 thread, two builds
+          // alternating, B in L2 (1 x 64-1024 x 64-2000 NN): +10% to +41% with AVX-512 and
+          // +12% to +30% with AVX2 (1 x 500 x 500 0.80x -> 1.12x of dnnl_sgemm, 1 x 1024 x 64
+          // 0.80x -> 1.07x, AVX2 1 x 512 x 1024 0.83x -> 1.04x); longer rows (1 x 2000-32000 x
+          // 1000-4096) -2.4% to +9%.
+          if (p + 8 <= g.k) {
+            const std::ptrdiff_t ahead = 4 * g.b_rs;
+            __builtin_prefetch(b0 + ahead + (w - 1), 0, 3);
+            __builtin_prefetch(b1 + ahead + (w - 1), 0, 3);
+            __builtin_prefetch(b2 + ahead + (w - 1), 0, 3);
+            __builtin_prefetch(b3 + ahead + (w - 1), 0, 3);
+            constexpr std::size_t kLine = 64 / sizeof(float) > kW ? 64 / sizeof(float) : kW;
+            for (; j + kLine <= wv; j += kLine) {
+              __builtin_prefetch(b0 + ahead + j, 0, 3);
+              __builtin_prefetch(b1 + ahead + j, 0, 3);
+              __builtin_prefetch(b2 + ahead + j, 0, 3);
+              __builtin_prefetch(b3 + ahead + j, 0, 3);
+#pragma GCC unroll 16
+              for (std::size_t q = 0; q < kLine; q += kW) step(j + q);
+            }
           }
+          for (; j < wv; j += kW) step(j);
           if (j < w) {
             const std::size_t t = w - j;
             vf x = load_partial(acc + j, t);
