@@ -540,20 +540,21 @@ TEST_P(Gemm, FewRowsTransposedB) {
       }
 }
 
-// One row of C against B with contiguous rows (the GEMV-like x W, streamed row by row): k over
-// several blocks and not a multiple of 4, more columns than one chunk of 4096 or 8192 (the
-// chunk follows the L1 size), alpha, beta, the epilogue; column-major reaches it with one
-// column of C.
+// One or two rows of C against B with contiguous rows (the GEMV-like x W, streamed row by
+// row; two rows share a pass from 384 to 8192 columns): k over several blocks and not a
+// multiple of 4, more columns than one chunk of 4096 or 8192 (the chunk follows the L1 size),
+// alpha, beta, the epilogue; column-major reaches it with one or two columns of C.
 TEST_P(Gemm, OneRow) {
   const float vals[] = {1.0f, -0.5f, 2.0f, 0.0f};
   int it = 0;
   for (MatLayout l : kLayouts)
-    for (std::size_t len : {std::size_t{1}, std::size_t{17}, sgtest::big(8192 + 37)})
+    for (std::size_t rows : {std::size_t{1}, std::size_t{2}})
+    for (std::size_t len : {std::size_t{1}, std::size_t{17}, std::size_t{1000}, sgtest::big(8192 + 37)})
       for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
         Problem p;
         p.layout = l;
-        p.m = l == MatLayout::row_major ? 1 : len;
-        p.n = l == MatLayout::row_major ? len : 1;
+        p.m = l == MatLayout::row_major ? rows : len;
+        p.n = l == MatLayout::row_major ? len : rows;
         p.k = k;
         p.pad_a = 2;
         p.pad_b = 1;
