@@ -655,6 +655,9 @@ TEST(GemmThreads, IdenticalBits) {
                        MatLayout::row_major},
                       {1, sgtest::big(3000), 1500, Trans::none, Trans::none,
                        MatLayout::row_major},
+                      // Two rows: 600 columns share the passes over B on one thread, and are
+                      // 300-column tiles on each of two.
+                      {2, 600, 700, Trans::none, Trans::none, MatLayout::row_major},
                       {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
