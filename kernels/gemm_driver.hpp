@@ -132,7 +132,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // row (each row one contiguous run) into a row of partial sums per row of C kept in the
   // workspace (L1), four rows of B per pass over them. Same per-element formula as the tiles:
   // one fmadd chain per k block, p ascending, then the store of the tile kernels.
-  auto rows_pass = [&](auto two_tag) {
+  auto rows_pass = [&](auto two_tag) __attribute__((always_inline)) {
     constexpr std::size_t R = decltype(two_tag)::value ? 2 : 1;
     // Columns per chunk: as many partial sums as take about two thirds of the L1 data cache
     // (GemmArgs::row_chunk, 8192 floats in a 48 KB L1, 4096 in 32 KB), so that a wide W is
@@ -280,9 +280,11 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   }
   // Two rows share each pass over B (each B vector feeds both rows' sums) where C's rows are 384
   // to 8192 wide. Intel Xeon, 1 thread, against the 2 x 12-vector wide tiles over B in place,
-  // two builds alternating: AVX-512 2 x 384-8192 x 300-4096 NN -4% to +48% (+19% geo mean; 2 x
-  // 500 x 500 0.73x -> 1.08x of dnnl_sgemm, 2 x 384 x 1024 0.80x -> 1.15x), AVX2 -4% to +65%
-  // (+11%; 2 x 4096 x 4096 1.59x -> 2.62x). Narrower rows favour the tiles on AVX2 (2 x 48-256
+  // two builds alternating (two comparisons): AVX-512 2 x 384-8192 x 300-4096 NN -5% to +48%
+  // (+17-19% geo mean; 2 x 500 x 500 0.73x -> 1.08x of dnnl_sgemm, 2 x 384 x 1024 0.80x ->
+  // 1.15x), AVX2 -5% to +65% (+7-11%; 2 x 4096 x 4096 1.59x -> 2.62x). The lambda is inlined
+  // by force: called out of line, the one-row instance ran 6-13% slower on short rows (1 x
+  // 64-200 x 256-1000), its captured operands reloaded after every store. Narrower rows favour the tiles on AVX2 (2 x 48-256
   // x 256-512, the same build: -12% to -34%) and wider ones on AVX-512 (2 x 32000 x 1024 -18%:
   // half the columns per pass).
   if (g.unpacked_b && g.b_cs == 1 && m1 - m0 == 2 && n1 - n0 >= 384 && n1 - n0 <= 8192) {
