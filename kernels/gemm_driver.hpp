@@ -175,22 +175,14 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           const float* b1 = b0 + g.b_rs;
           const float* b2 = b1 + g.b_rs;
           const float* b3 = b2 + g.b_rs;
+          // x + a0 y0 + a1 y1 + a2 y2 + a3 y3, one chain in that order (the tiles' order).
+          const auto chain = [](vf x, vf u0, vf u1, vf u2, vf u3, vf y0, vf y1, vf y2, vf y3) {
+            return fmadd(u3, y3, fmadd(u2, y2, fmadd(u1, y1, fmadd(u0, y0, x))));
+          };
           auto step = [&](std::size_t j) {
             const vf y0 = load(b0 + j), y1 = load(b1 + j), y2 = load(b2 + j), y3 = load(b3 + j);
-            vf x = load(acc0 + j);
-            x = fmadd(a0, y0, x);
-            x = fmadd(a1, y1, x);
-            x = fmadd(a2, y2, x);
-            x = fmadd(a3, y3, x);
-            store(acc0 + j, x);
-            if (R == 2) {
-              vf z = load(acc1 + j);
-              z = fmadd(c0, y0, z);
-              z = fmadd(c1, y1, z);
-              z = fmadd(c2, y2, z);
-              z = fmadd(c3, y3, z);
-              store(acc1 + j, z);
-            }
+            store(acc0 + j, chain(load(acc0 + j), a0, a1, a2, a3, y0, y1, y2, y3));
+            if (R == 2) store(acc1 + j, chain(load(acc1 + j), c0, c1, c2, c3, y0, y1, y2, y3));
           };
           std::size_t j = 0;
           // The next pass's four rows (the same columns), a cache line of each per line of this
@@ -221,20 +213,11 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             const std::size_t t = w - j;
             const vf y0 = load_partial(b0 + j, t), y1 = load_partial(b1 + j, t),
                      y2 = load_partial(b2 + j, t), y3 = load_partial(b3 + j, t);
-            vf x = load_partial(acc0 + j, t);
-            x = fmadd(a0, y0, x);
-            x = fmadd(a1, y1, x);
-            x = fmadd(a2, y2, x);
-            x = fmadd(a3, y3, x);
-            store_partial(acc0 + j, x, t);
-            if (R == 2) {
-              vf z = load_partial(acc1 + j, t);
-              z = fmadd(c0, y0, z);
-              z = fmadd(c1, y1, z);
-              z = fmadd(c2, y2, z);
-              z = fmadd(c3, y3, z);
-              store_partial(acc1 + j, z, t);
-            }
+            store_partial(acc0 + j, chain(load_partial(acc0 + j, t), a0, a1, a2, a3, y0, y1, y2, y3),
+                          t);
+            if (R == 2)
+              store_partial(acc1 + j,
+                            chain(load_partial(acc1 + j, t), c0, c1, c2, c3, y0, y1, y2, y3), t);
           }
         }
         for (; p < pc + kb; ++p) {
