@@ -257,21 +257,20 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       if (epi.fn) epi(crow + j0, ldc, m0, j0, R, w);
     }
   };
-  if (g.unpacked_b && g.b_cs == 1 && m1 - m0 == 1) {
-    rows_pass(GemmBoolTag<false>{});
-    return;
-  }
-  // Two rows share each pass over B (each B vector feeds both rows' sums) where C's rows are 384
-  // to 8192 wide. Intel Xeon, 1 thread, against the 2 x 12-vector wide tiles over B in place,
-  // two builds alternating (two comparisons): AVX-512 2 x 384-8192 x 300-4096 NN -5% to +48%
-  // (+17-19% geo mean; 2 x 500 x 500 0.73x -> 1.08x of dnnl_sgemm, 2 x 384 x 1024 0.80x ->
-  // 1.15x), AVX2 -5% to +65% (+7-11%; 2 x 4096 x 4096 1.59x -> 2.62x). The lambda is inlined
-  // by force: called out of line, the one-row instance ran 6-13% slower on short rows (1 x
-  // 64-200 x 256-1000), its captured operands reloaded after every store. Narrower rows favour the tiles on AVX2 (2 x 48-256
-  // x 256-512, the same build: -12% to -34%) and wider ones on AVX-512 (2 x 32000 x 1024 -18%:
-  // half the columns per pass).
-  if (g.unpacked_b && g.b_cs == 1 && m1 - m0 == 2 && n1 - n0 >= 384 && n1 - n0 <= 8192) {
-    rows_pass(GemmBoolTag<true>{});
+  // Two rows share each pass over B (each B vector feeds both rows' sums) where C's rows are
+  // 384 columns wide up to one chunk (two passes of half a chunk). Intel Xeon (chunk 8192), 1
+  // thread, against the 2 x 12-vector wide tiles over B in place, two builds alternating (two
+  // comparisons): AVX-512 2 x 384-8192 x 300-4096 NN -5% to +48% (+17-19% geo mean; 2 x 500 x
+  // 500 0.73x -> 1.08x of dnnl_sgemm, 2 x 384 x 1024 0.80x -> 1.15x), AVX2 -5% to +65% (+7-11%;
+  // 2 x 4096 x 4096 1.59x -> 2.62x). Narrower rows favour the tiles on AVX2 (2 x 48-256 x
+  // 256-512, the same build: -12% to -34%) and wider ones on AVX-512 (2 x 32000 x 1024 -18%:
+  // half the columns per pass). The lambda is inlined by force: called out of line, the
+  // one-row instance ran 6-13% slower on short rows (1 x 64-200 x 256-1000), its captured
+  // operands reloaded after every store.
+  const std::size_t rb = m1 - m0, cb = n1 - n0;
+  if (g.unpacked_b && g.b_cs == 1 && (rb == 1 || (rb == 2 && cb >= 384 && cb <= g.row_chunk))) {
+    if (rb == 1) rows_pass(GemmBoolTag<false>{});
+    else rows_pass(GemmBoolTag<true>{});
     return;
   }
 

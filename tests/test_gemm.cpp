@@ -541,7 +541,7 @@ TEST_P(Gemm, FewRowsTransposedB) {
 }
 
 // One or two rows of C against B with contiguous rows (the GEMV-like x W, streamed row by
-// row; two rows share a pass from 384 to 8192 columns): k over several blocks and not a
+// row; two rows share a pass from 384 columns to one chunk): k over several blocks and not a
 // multiple of 4, more columns than one chunk of 4096 or 8192 (the chunk follows the L1 size),
 // alpha, beta, the epilogue; column-major reaches it with one or two columns of C.
 TEST_P(Gemm, OneRow) {
@@ -549,24 +549,25 @@ TEST_P(Gemm, OneRow) {
   int it = 0;
   for (MatLayout l : kLayouts)
     for (std::size_t rows : {std::size_t{1}, std::size_t{2}})
-    for (std::size_t len : {std::size_t{1}, std::size_t{17}, std::size_t{1000}, sgtest::big(8192 + 37)})
-      for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
-        Problem p;
-        p.layout = l;
-        p.m = l == MatLayout::row_major ? rows : len;
-        p.n = l == MatLayout::row_major ? len : rows;
-        p.k = k;
-        p.pad_a = 2;
-        p.pad_b = 1;
-        p.pad_c = 3;
-        p.alpha = vals[it % 4];
-        p.beta = vals[(it / 2) % 4];
-        p.nan_c = p.beta == 0.0f;
-        if (it % 3 != 1) p.ep = GemmEpilogue(kWithBias, Activation::relu);
-        ++it;
-        const Data d = make_data(p);
-        if (!check_result(p, d, run_gemm(p, d))) return;
-      }
+      for (std::size_t len :
+           {std::size_t{1}, std::size_t{17}, std::size_t{1000}, sgtest::big(8192 + 37)})
+        for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
+          Problem p;
+          p.layout = l;
+          p.m = l == MatLayout::row_major ? rows : len;
+          p.n = l == MatLayout::row_major ? len : rows;
+          p.k = k;
+          p.pad_a = 2;
+          p.pad_b = 1;
+          p.pad_c = 3;
+          p.alpha = vals[it % 4];
+          p.beta = vals[(it / 2) % 4];
+          p.nan_c = p.beta == 0.0f;
+          if (it % 3 != 1) p.ep = GemmEpilogue(kWithBias, Activation::relu);
+          ++it;
+          const Data d = make_data(p);
+          if (!check_result(p, d, run_gemm(p, d))) return;
+        }
 }
 
 // The weight gradient X^T dY with a narrow C (A read in place transposed) beyond 4 row tiles,
