@@ -268,6 +268,41 @@ TEST_P(Gemm, FewRowTilesPackedB) {
     }
 }
 
+// Row-major A read in place by the block loop (more than 192 rows; GemmArgs::unpacked_a_tall) at
+// row strides that put a tile's rows on many cache sets, on 4 (1 KB), on 2 (2 KB) and on one (a
+// 4 KB multiple), narrow and wide C, both layouts (column-major C reads B^T as the normalized A),
+// with a last row tile of 5 rows; and 192 rows, which the few-rows loop packs.
+TEST_P(Gemm, TallAInPlace) {
+  const auto& b = bk();
+  const std::size_t mr = static_cast<std::size_t>(b.mr), nr = static_cast<std::size_t>(b.nr);
+  const std::size_t n_wide = static_cast<std::size_t>(b.nc) + 3 * nr + 7;
+  struct S { std::size_t m, n, k, pad_a; };
+  const S shapes[] = {{193, 100, 300, 0},        {20 * mr + 5, 100, 256, 0},
+                      {20 * mr + 5, 70, 500, 12}, {200, n_wide, 1024, 0},
+                      {197, 45, 600, 424},       {192, 300, 1024, 0}};
+  for (const S& s : shapes)
+    for (MatLayout l : {MatLayout::row_major, MatLayout::col_major}) {
+      if (sgtest::small_run() && (s.n == n_wide || l == MatLayout::col_major)) continue;
+      Problem p;
+      p.layout = l;
+      p.m = l == MatLayout::row_major ? s.m : s.n;
+      p.n = l == MatLayout::row_major ? s.n : s.m;
+      p.k = s.k;
+      // Column-major C is computed as C^T = B^T A^T: the normalized A is B^T, whose rows (the
+      // columns of a column-major B) are contiguous at the stride ldb.
+      if (l == MatLayout::col_major) {
+        p.pad_b = s.pad_a;
+      } else {
+        p.pad_a = s.pad_a;
+      }
+      p.alpha = -0.5f;
+      p.beta = 2.0f;
+      p.ep = GemmEpilogue(kWithBias, Activation::tanh);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // The same loop over a row-major B whose row stride is a 4 KB multiple (2048 floats): its rows
 // fall on few cache sets, so no tile packs B while reading it; the panels are packed (and the
 // next ones prefetched) in groups of two where a panel row is one cache line (AVX2), down to a
@@ -659,6 +694,9 @@ TEST(GemmThreads, IdenticalBits) {
                       // Two rows: 600 columns share the passes over B on one thread, and are
                       // 300-column tiles on each of two.
                       {2, 600, 700, Trans::none, Trans::none, MatLayout::row_major},
+                      // 350 rows: A read in place on one thread, packed by each of two where
+                      // they split the rows (175 each: the few-rows loop).
+                      {350, 300, 520, Trans::none, Trans::none, MatLayout::row_major},
                       {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
