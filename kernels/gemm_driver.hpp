@@ -55,10 +55,6 @@ constexpr std::size_t kPanelGroup = 2;
 constexpr std::size_t kFewTilesInPlace = 4;
 /// The narrow-block tiles read all of B's k block (kb x their width) per row tile: 32 KB at most.
 constexpr std::size_t kNarrowBFloats = 8192;
-/// k steps of a transposed A packed together across a block's row tiles (see the A packing in
-/// gemm_block_impl). Intel Xeon, 1 thread, one process alternating: 8 to 64 within 1-2% of
-/// each other (32 best on both ISAs), the whole k block (256) a few percent behind.
-constexpr std::size_t kApiChunk = 32;
 
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
@@ -287,8 +283,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // few-rows loop re-reads every row tile's A from L2 for each panel of B, and a contiguous
   // copy serves that better: 100-192 x 1024-4096 x 1024-4096 NN ran 2-8% slower in place
   // (Intel Xeon, AVX-512, 1 thread; 192 x 4096 x 4096 -8%, its rows 16 KB apart).
-  const bool a_inplace = (g.unpacked_a || (g.unpacked_a_tall && m1 - m0 > kFewRows)) &&
-                         (g.a_cs == 1 || g.a_rs == 1);
+  const bool a_inplace = (g.unpacked_a && (g.a_cs == 1 || g.a_rs == 1)) ||
+                         (g.unpacked_a_tall && m1 - m0 > kFewRows);
   const bool b_inplace = g.unpacked_b && g.b_cs == 1;
   // Whole panels of row-major B are packed by the first row tile over them, which reads them in
   // place and stores each row to the panel as it computes (no packing pass), where the rows of
@@ -341,27 +337,11 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       // in place).
       const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
                           static_cast<std::ptrdiff_t>(pc) * g.a_cs;
-      // A stored transposed (its k steps are rows of contiguous elements): kApiChunk k steps
-      // at a time across all the block's row tiles, so that each stored row is read in one
-      // sweep; tile by tile, each of a tile's k steps took a new cache line of a row that lies
-      // lda floats from the last (16 KB at 4096 x 128 x 256 TN, where the packing took 26% of
-      // the time), and the next tile came back for the same lines. Same panels, same bits.
-      // Intel Xeon, two builds alternating, 16 TN/TT shapes: AVX-512 +1.1% geo mean on 1
-      // thread (2048^3 TN +4.2%, 4096 x 128 x 256 +4.1%, 1024^3 TT +3.7%, none below -1.3%),
-      // +0.3% on 2; AVX2 0.0% and -0.5% (-2.7% to +2.5%, within the noise).
-      if (!a_inplace && !a_ip && g.a_rs == 1) {
-        for (std::size_t p0 = 0; p0 < kb; p0 += kApiChunk) {
-          const std::size_t pe = kb - p0 < kApiChunk ? kb : p0 + kApiChunk;
-          for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
-            r = rows_at(ir);
-            for (std::size_t p = p0; p < pe; ++p)
-              gemm_copy_run(wa + ir * KC + p * r,
-                            ablk + static_cast<std::ptrdiff_t>(ir) +
-                                static_cast<std::ptrdiff_t>(p) * g.a_cs,
-                            r);
-          }
-        }
-      } else if (!a_inplace)
+      // A stored transposed (each k step a contiguous run) goes k-chunk by k-chunk across the
+      // block's tiles (gemm_pack_a_pi_block), other strides tile by tile.
+      if (!a_inplace && !a_ip && g.a_rs == 1)
+        gemm_pack_a_pi_block(wa, KC, ablk, g.a_cs, mb, kb, rows_at);
+      else if (!a_inplace)
         for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
           r = rows_at(ir);
           const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;

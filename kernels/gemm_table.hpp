@@ -65,9 +65,8 @@ struct GemmArgs {
   float act_alpha;
   bool dot;           // few rows, a_cs == 1, b_rs == 1: dot products along k (gemm_dot)
   bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
-  bool unpacked_a_tall;  // row-major A (a_cs == 1) read in place by a block of more than
-                         // kGemmFewRows rows (the block-packing loop) even where unpacked_a is
-                         // not set; the few-rows loop packs it
+  bool unpacked_a_tall;  // A row-major (a_cs == 1): read in place by a block of more than
+                         // kGemmFewRows rows (the block-packing loop) whatever unpacked_a says
   bool unpacked_b;    // read B in place (needs b_cs == 1); decided from the whole problem
   bool b_rows_spread; // B's rows (row stride b_rs) fall on 16 or more of the 64 sets of a 4 KB
                       // period (4096 / gcd(4 b_rs, 4096) >= 16)

@@ -324,7 +324,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // +2.8% and +1.8%; k = 16-64 within -1.7% and +3%. The earlier rule (mid_a) read A in place
   // only up to 256K floats at a stride that is not a 4 KB multiple, from before the in-place
   // kernels kept their row offsets in registers.
-  g.unpacked_a_tall = g.a_cs == 1 && !g.unpacked_a;
+  g.unpacked_a_tall = g.a_cs == 1;
   // A read in place transposed (the weight gradient X^T dY) takes a new line of A every k step,
   // as B read in place does: with both, a tile streams two strided runs of kc lines each that
   // neither stay in a 32 KB L1 nor leave it to each other. Beyond 4 row tiles B is packed then

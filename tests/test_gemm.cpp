@@ -290,11 +290,7 @@ TEST_P(Gemm, TallAInPlace) {
       p.k = s.k;
       // Column-major C is computed as C^T = B^T A^T: the normalized A is B^T, whose rows (the
       // columns of a column-major B) are contiguous at the stride ldb.
-      if (l == MatLayout::col_major) {
-        p.pad_b = s.pad_a;
-      } else {
-        p.pad_a = s.pad_a;
-      }
+      (l == MatLayout::row_major ? p.pad_a : p.pad_b) = s.pad_a;
       p.alpha = -0.5f;
       p.beta = 2.0f;
       p.ep = GemmEpilogue(kWithBias, Activation::tanh);
