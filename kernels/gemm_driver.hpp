@@ -56,14 +56,146 @@ constexpr std::size_t kFewTilesInPlace = 4;
 /// The narrow-block tiles read all of B's k block (kb x their width) per row tile: 32 KB at most.
 constexpr std::size_t kNarrowBFloats = 8192;
 
+/// One k block [pc, pc + kb) of one or two rows of C (A's rows arow0, arow1) against row-major
+/// B read in place (the GEMV-like x W), columns [j0, j0 + w): acc0 (and acc1) = the block's
+/// sums, one fmadd chain per element, p ascending (the tiles' formula). B is streamed row by
+/// row, each row one contiguous run, four rows per pass over the sums (w <= a chunk,
+/// GemmArgs::row_chunk for two rows and wide_chunk for one).
+template <std::size_t R>
+__attribute__((always_inline)) inline void gemm_rows_kblock(const GemmArgs& g,
+                                                            const float* arow0,
+                                                            const float* arow1, std::size_t pc,
+                                                            std::size_t kb, std::size_t j0,
+                                                            std::size_t w, float* acc0,
+                                                            float* acc1) {
+  const std::size_t wv = w / kW * kW;
+  for (std::size_t j = 0; j < w; ++j) acc0[j] = 0.0f;
+  if (R == 2)
+    for (std::size_t j = 0; j < w; ++j) acc1[j] = 0.0f;
+  std::size_t p = pc;
+  for (; p + 4 <= pc + kb; p += 4) {
+    const vf a0 = splat(arow0[p * g.a_cs]), a1 = splat(arow0[(p + 1) * g.a_cs]),
+             a2 = splat(arow0[(p + 2) * g.a_cs]), a3 = splat(arow0[(p + 3) * g.a_cs]);
+    const vf c0 = splat(arow1[p * g.a_cs]), c1 = splat(arow1[(p + 1) * g.a_cs]),
+             c2 = splat(arow1[(p + 2) * g.a_cs]), c3 = splat(arow1[(p + 3) * g.a_cs]);
+    const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
+    const float* b1 = b0 + g.b_rs;
+    const float* b2 = b1 + g.b_rs;
+    const float* b3 = b2 + g.b_rs;
+    // x + a0 y0 + a1 y1 + a2 y2 + a3 y3, one chain in that order (the tiles' order).
+    const auto chain = [](vf x, vf u0, vf u1, vf u2, vf u3, vf y0, vf y1, vf y2, vf y3) {
+      return fmadd(u3, y3, fmadd(u2, y2, fmadd(u1, y1, fmadd(u0, y0, x))));
+    };
+    auto step = [&](std::size_t j) {
+      const vf y0 = load(b0 + j), y1 = load(b1 + j), y2 = load(b2 + j), y3 = load(b3 + j);
+      store(acc0 + j, chain(load(acc0 + j), a0, a1, a2, a3, y0, y1, y2, y3));
+      if (R == 2) store(acc1 + j, chain(load(acc1 + j), c0, c1, c2, c3, y0, y1, y2, y3));
+    };
+    std::size_t j = 0;
+    // Prefetch, a cache line of each of four rows per line of this pass. Rows shorter than
+    // a two-row chunk (8192 floats here): the next pass's four rows (the same columns),
+    // their last line first (the rows need not start on a line), since the L1 prefetcher
+    // starts over on every short row. Intel Xeon, 1 thread, two builds alternating, B in L2
+    // (1 x 64-1024 x 64-2000 NN): +10% to +41% with AVX-512 and +12% to +30% with AVX2 (1
+    // x 500 x 500 0.80x -> 1.12x of dnnl_sgemm, 1 x 1024 x 64 0.80x -> 1.07x, AVX2 1 x 512
+    // x 1024 0.83x -> 1.04x). Longer rows: each row's own line 512 bytes ahead, which a W
+    // from memory needs; the next pass's rows would be 128 KB and more ahead, past the
+    // L1. Intel Xeon, 1 thread, this with the one-row chunk of an eighth of the L2 against
+    // the next pass's rows and the L1 chunk: 1 x 10000-65536 x 256-4096 NN +4% to +24%
+    // with AVX-512 and +5% to +29% with AVX2 (1 x 32000 x 1024 0.94x -> 1.0x of
+    // dnnl_sgemm); each half alone gave +4% to +8% where W comes from memory. Rows of 4 KB
+    // (1 x 1000 x 20000) ran 9% (AVX-512) and 14% (AVX2) slower with the in-row prefetch.
+    const bool long_rows = w >= g.row_chunk;
+    if (long_rows || p + 8 <= g.k) {
+      const std::ptrdiff_t ahead =
+          long_rows ? static_cast<std::ptrdiff_t>(512 / sizeof(float)) : 4 * g.b_rs;
+      if (!long_rows) {
+        __builtin_prefetch(b0 + ahead + (w - 1), 0, 3);
+        __builtin_prefetch(b1 + ahead + (w - 1), 0, 3);
+        __builtin_prefetch(b2 + ahead + (w - 1), 0, 3);
+        __builtin_prefetch(b3 + ahead + (w - 1), 0, 3);
+      }
+      constexpr std::size_t kLine = 64 / sizeof(float) > kW ? 64 / sizeof(float) : kW;
+      for (; j + kLine <= wv; j += kLine) {
+        __builtin_prefetch(b0 + ahead + j, 0, 3);
+        __builtin_prefetch(b1 + ahead + j, 0, 3);
+        __builtin_prefetch(b2 + ahead + j, 0, 3);
+        __builtin_prefetch(b3 + ahead + j, 0, 3);
+#pragma GCC unroll 16
+        for (std::size_t q = 0; q < kLine; q += kW) step(j + q);
+      }
+    }
+    for (; j < wv; j += kW) step(j);
+    if (j < w) {
+      const std::size_t t = w - j;
+      const vf y0 = load_partial(b0 + j, t), y1 = load_partial(b1 + j, t),
+               y2 = load_partial(b2 + j, t), y3 = load_partial(b3 + j, t);
+      store_partial(acc0 + j, chain(load_partial(acc0 + j, t), a0, a1, a2, a3, y0, y1, y2, y3),
+                    t);
+      if (R == 2)
+        store_partial(acc1 + j,
+                      chain(load_partial(acc1 + j, t), c0, c1, c2, c3, y0, y1, y2, y3), t);
+    }
+  }
+  for (; p < pc + kb; ++p) {
+    const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
+    for (std::size_t r = 0; r < R; ++r) {
+      const vf a0 = splat((r == 0 ? arow0 : arow1)[p * g.a_cs]);
+      float* const acc = r == 0 ? acc0 : acc1;
+      std::size_t j = 0;
+      for (; j < wv; j += kW) store(acc + j, fmadd(a0, load(b0 + j), load(acc + j)));
+      if (j < w)
+        store_partial(acc + j,
+                      fmadd(a0, load_partial(b0 + j, w - j), load_partial(acc + j, w - j)),
+                      w - j);
+    }
+  }
+}
+
+/// The store mode of k block b (0-based) of a row of C.
+inline int gemm_rows_mode(const GemmArgs& g, std::size_t b) {
+  return b != 0 || g.beta == 1.0f ? kStoreAccumulate
+         : g.beta == 0.0f         ? kStoreAssign
+                                  : kStoreScale;
+}
+
+/// w columns of a row of C from cc on, after a k block whose sums are acc: the tiles' store.
+__attribute__((always_inline)) inline void gemm_rows_store(const GemmArgs& g, const float* acc,
+                                                           float* cc, std::size_t w, int mode) {
+  const vf va = splat(g.alpha), vb = splat(g.beta);
+  for (std::size_t j = 0; j < w; j += kW) {
+    const std::size_t t = w - j < kW ? w - j : kW;
+    const vf x = t == kW ? load(acc + j) : load_partial(acc + j, t);
+    vf y;
+    if (mode == kStoreAssign) y = va * x;
+    else if (mode == kStoreAccumulate)
+      y = fmadd(va, x, t == kW ? load(cc + j) : load_partial(cc + j, t));
+    else y = fmadd(va, x, vb * (t == kW ? load(cc + j) : load_partial(cc + j, t)));
+    if (t == kW) store(cc + j, y);
+    else store_partial(cc + j, y, t);
+  }
+}
+
+/// Where a row pass keeps its sums in the workspace ws, for B's columns from bcol on (then
+/// per row of C a chunk's floats, a multiple of 1024): half a page away from the rows of B in
+/// address bits 11:0. A load whose low 12 address bits overlap a store still in flight waits
+/// for it (4K aliasing), and every B load would follow the store of the same columns of the
+/// sums when B's rows start where the workspace does plus 16 bytes (a large malloc's offset; a
+/// 64-byte-aligned workspace). AVX2 on Zen 3, 1 x 1024 x 1024: 20 GFLOPS with the workspace at
+/// B's page offset minus 16 bytes, 34 half a page away.
+inline float* gemm_rows_sums(float* ws, const float* bcol) {
+  const auto page_off = [](const void* q) {
+    return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(q) & 4095u);
+  };
+  const std::size_t want = (page_off(bcol) + 2048u) & ~std::size_t{63};
+  return ws + ((want - page_off(ws)) & 4095u) / sizeof(float);
+}
+
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
   constexpr std::size_t MR = kMR, NR = kNV * kW, KC = kKC;
   const std::size_t MC = g.mc;  // chosen per CPU by src/gemm.cpp (not in the formula)
-  // k in ceil(k / kc) blocks of equal size (at most kc): no short last block. Depends on k and
-  // kc only, so it is the same on every ISA and thread.
-  const std::size_t nkb = g.k > 0 ? (g.k + KC - 1) / KC : 1;
-  const std::size_t kstep = g.k > 0 ? (g.k + nkb - 1) / nkb : KC;
+  const std::size_t kstep = gemm_kstep(g.k);
   // Columns per block of B: g.nc at a full k block (kc x nc floats of workspace, in L2). Where
   // the block-packing loop runs (more than kFewRows rows), a k block shorter than kc/2 widens
   // it to fill half of those floats, up to the whole width, so that a row tile sweeps longer
@@ -128,131 +260,34 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     return;
   }
 
-  // One or two rows of C against row-major B read in place (the GEMV-like x W): stream B row by
-  // row (each row one contiguous run) into a row of partial sums per row of C kept in the
-  // workspace (L1), four rows of B per pass over them. Same per-element formula as the tiles:
-  // one fmadd chain per k block, p ascending, then the store of the tile kernels.
+  // One or two rows of C against row-major B read in place (the GEMV-like x W): a row of sums
+  // per row of C kept in the workspace, k block by k block (gemm_rows_kblock), each folded
+  // into C by the tiles' store.
   auto rows_pass = [&](auto two_tag) __attribute__((always_inline)) {
     constexpr std::size_t R = decltype(two_tag)::value ? 2 : 1;
-    // Columns per chunk: as many partial sums as take about two thirds of the L1 data cache
-    // (GemmArgs::row_chunk, 8192 floats in a 48 KB L1, 4096 in 32 KB), so that a wide W is
+    // Columns per chunk. Two rows: as many partial sums as take about two thirds of the L1 data
+    // cache (GemmArgs::row_chunk, 8192 floats in a 48 KB L1, 4096 in 32 KB), so that a wide W is
     // streamed in as few passes as the L1 allows. Intel Xeon (48 KB), 1 thread, 8192 against
     // 4096 columns, separate runs alternating: 1 x 6144-32000 x 512-4096 NN +1.3% to +7.2% with
     // AVX-512 and +2.8% to +5.4% with AVX2 (1 x 32000 x 1024 +6.3% / +4.3%), 1 x 4096 x 4096
-    // unchanged.
-    const std::size_t CH = g.row_chunk / R;  // each row's partial sums: 1/R of the chunk
-    // The partial sums sit half a page away from the rows of B in address bits 11:0: a load
-    // whose low 12 address bits overlap a store still in flight waits for it (4K aliasing),
-    // and every B load would follow the store of the same columns of acc when B's rows start
-    // where the workspace does plus 16 bytes (a large malloc's offset; a 64-byte-aligned
-    // workspace). AVX2 on Zen 3, 1 x 1024 x 1024: 20 GFLOPS with the workspace at B's page
-    // offset minus 16 bytes, 34 half a page away.
-    const auto page_off = [](const void* q) {
-      return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(q) & 4095u);
-    };
-    const std::size_t want =
-        (page_off(g.b + static_cast<std::ptrdiff_t>(n0)) + 2048u) & ~std::size_t{63};
-    float* const acc0 = ws + ((want - page_off(ws)) & 4095u) / sizeof(float);
+    // unchanged. One row: an eighth of the L2 (GemmArgs::wide_chunk, 32768 floats in 2 MB), its
+    // sums then read and written in L2 once per four rows of B: each row of a W too large for the
+    // caches comes in as one long run instead of 32 KB pieces 128 KB apart, which the memory
+    // streams better (with the in-row prefetch below, see there for the figures).
+    const std::size_t CH = R == 1 ? g.wide_chunk : g.row_chunk / 2;
+    float* const acc0 = gemm_rows_sums(ws, g.b + static_cast<std::ptrdiff_t>(n0));
     float* const acc1 = acc0 + CH;  // CH a multiple of 1024: the same page offset
     const float* const arow0 = g.a + static_cast<std::ptrdiff_t>(m0) * g.a_rs;
     const float* const arow1 = arow0 + (R == 2 ? g.a_rs : 0);
     float* crow = g.c + m0 * ldc;
     for (std::size_t j0 = n0; j0 < n1; j0 += CH) {
       const std::size_t w = n1 - j0 < CH ? n1 - j0 : CH;
-      const std::size_t wv = w / kW * kW;
-      for (std::size_t pc = 0; pc < g.k; pc += kstep) {
+      for (std::size_t pc = 0, b = 0; pc < g.k; pc += kstep, ++b) {
         const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
-        for (std::size_t j = 0; j < w; ++j) acc0[j] = 0.0f;
-        if (R == 2)
-          for (std::size_t j = 0; j < w; ++j) acc1[j] = 0.0f;
-        std::size_t p = pc;
-        for (; p + 4 <= pc + kb; p += 4) {
-          const vf a0 = splat(arow0[p * g.a_cs]), a1 = splat(arow0[(p + 1) * g.a_cs]),
-                   a2 = splat(arow0[(p + 2) * g.a_cs]), a3 = splat(arow0[(p + 3) * g.a_cs]);
-          const vf c0 = splat(arow1[p * g.a_cs]), c1 = splat(arow1[(p + 1) * g.a_cs]),
-                   c2 = splat(arow1[(p + 2) * g.a_cs]), c3 = splat(arow1[(p + 3) * g.a_cs]);
-          const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
-          const float* b1 = b0 + g.b_rs;
-          const float* b2 = b1 + g.b_rs;
-          const float* b3 = b2 + g.b_rs;
-          // x + a0 y0 + a1 y1 + a2 y2 + a3 y3, one chain in that order (the tiles' order).
-          const auto chain = [](vf x, vf u0, vf u1, vf u2, vf u3, vf y0, vf y1, vf y2, vf y3) {
-            return fmadd(u3, y3, fmadd(u2, y2, fmadd(u1, y1, fmadd(u0, y0, x))));
-          };
-          auto step = [&](std::size_t j) {
-            const vf y0 = load(b0 + j), y1 = load(b1 + j), y2 = load(b2 + j), y3 = load(b3 + j);
-            store(acc0 + j, chain(load(acc0 + j), a0, a1, a2, a3, y0, y1, y2, y3));
-            if (R == 2) store(acc1 + j, chain(load(acc1 + j), c0, c1, c2, c3, y0, y1, y2, y3));
-          };
-          std::size_t j = 0;
-          // The next pass's four rows (the same columns), a cache line of each per line of this
-          // pass, and their last line first (the rows need not start on a line): the L1
-          // prefetcher starts over on every short row. Intel Xeon, 1 thread, two builds
-          // alternating, B in L2 (1 x 64-1024 x 64-2000 NN): +10% to +41% with AVX-512 and
-          // +12% to +30% with AVX2 (1 x 500 x 500 0.80x -> 1.12x of dnnl_sgemm, 1 x 1024 x 64
-          // 0.80x -> 1.07x, AVX2 1 x 512 x 1024 0.83x -> 1.04x); longer rows (1 x 2000-32000 x
-          // 1000-4096) -2.4% to +9%.
-          if (p + 8 <= g.k) {
-            const std::ptrdiff_t ahead = 4 * g.b_rs;
-            __builtin_prefetch(b0 + ahead + (w - 1), 0, 3);
-            __builtin_prefetch(b1 + ahead + (w - 1), 0, 3);
-            __builtin_prefetch(b2 + ahead + (w - 1), 0, 3);
-            __builtin_prefetch(b3 + ahead + (w - 1), 0, 3);
-            constexpr std::size_t kLine = 64 / sizeof(float) > kW ? 64 / sizeof(float) : kW;
-            for (; j + kLine <= wv; j += kLine) {
-              __builtin_prefetch(b0 + ahead + j, 0, 3);
-              __builtin_prefetch(b1 + ahead + j, 0, 3);
-              __builtin_prefetch(b2 + ahead + j, 0, 3);
-              __builtin_prefetch(b3 + ahead + j, 0, 3);
-#pragma GCC unroll 16
-              for (std::size_t q = 0; q < kLine; q += kW) step(j + q);
-            }
-          }
-          for (; j < wv; j += kW) step(j);
-          if (j < w) {
-            const std::size_t t = w - j;
-            const vf y0 = load_partial(b0 + j, t), y1 = load_partial(b1 + j, t),
-                     y2 = load_partial(b2 + j, t), y3 = load_partial(b3 + j, t);
-            store_partial(acc0 + j, chain(load_partial(acc0 + j, t), a0, a1, a2, a3, y0, y1, y2, y3),
-                          t);
-            if (R == 2)
-              store_partial(acc1 + j,
-                            chain(load_partial(acc1 + j, t), c0, c1, c2, c3, y0, y1, y2, y3), t);
-          }
-        }
-        for (; p < pc + kb; ++p) {
-          const float* b0 = g.b + static_cast<std::ptrdiff_t>(p) * g.b_rs + j0;
-          for (std::size_t r = 0; r < R; ++r) {
-            const vf a0 = splat((r == 0 ? arow0 : arow1)[p * g.a_cs]);
-            float* const acc = r == 0 ? acc0 : acc1;
-            std::size_t j = 0;
-            for (; j < wv; j += kW) store(acc + j, fmadd(a0, load(b0 + j), load(acc + j)));
-            if (j < w)
-              store_partial(acc + j,
-                            fmadd(a0, load_partial(b0 + j, w - j), load_partial(acc + j, w - j)),
-                            w - j);
-          }
-        }
-        const int mode = pc != 0 || g.beta == 1.0f ? kStoreAccumulate
-                         : g.beta == 0.0f          ? kStoreAssign
-                                                   : kStoreScale;
-        const vf va = splat(g.alpha), vb = splat(g.beta);
-        for (std::size_t r = 0; r < R; ++r) {
-          const float* const acc = r == 0 ? acc0 : acc1;
-          float* cc = crow + r * ldc + j0;
-          std::size_t j = 0;
-          for (; j < w; j += kW) {
-            const std::size_t t = w - j < kW ? w - j : kW;
-            const vf x = t == kW ? load(acc + j) : load_partial(acc + j, t);
-            vf y;
-            if (mode == kStoreAssign) y = va * x;
-            else if (mode == kStoreAccumulate)
-              y = fmadd(va, x, t == kW ? load(cc + j) : load_partial(cc + j, t));
-            else y = fmadd(va, x, vb * (t == kW ? load(cc + j) : load_partial(cc + j, t)));
-            if (t == kW) store(cc + j, y);
-            else store_partial(cc + j, y, t);
-          }
-        }
+        gemm_rows_kblock<R>(g, arow0, arow1, pc, kb, j0, w, acc0, acc1);
+        const int mode = gemm_rows_mode(g, b);
+        gemm_rows_store(g, acc0, crow + j0, w, mode);
+        if (R == 2) gemm_rows_store(g, acc1, crow + ldc + j0, w, mode);
       }
       if (epi.fn) epi(crow + j0, ldc, m0, j0, R, w);
     }

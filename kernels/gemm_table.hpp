@@ -30,6 +30,14 @@ struct GemmBlocking {
 /// dnnl_sgemm, 2048^3 0.92x -> 0.97x), AVX2's 6 x 16 22 KB (33 KB at 384, over a 32 KB L1).
 inline constexpr int kGemmKC = 256;
 
+/// k in ceil(k / kc) blocks of equal size (at most kc): no short last block. Depends on k and
+/// kc only, so it is the same on every ISA and thread. Returns the size of a block.
+inline std::size_t gemm_kstep(std::size_t k) {
+  constexpr std::size_t kc = static_cast<std::size_t>(kGemmKC);
+  const std::size_t nkb = k > 0 ? (k + kc - 1) / kc : 1;
+  return k > 0 ? (k + nkb - 1) / nkb : kc;
+}
+
 /// Up to this many rows of A per block (192 x kc floats, 288 KB, which stays in L2 while B goes
 /// by), the driver packs B panel by panel, its next panel prefetched, instead of a whole block
 /// first (kernels/gemm_driver.hpp); src/gemm.cpp's thread grid takes it into account. Measured
@@ -72,16 +80,18 @@ struct GemmArgs {
                       // period (4096 / gcd(4 b_rs, 4096) >= 16)
   std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
   bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
-  std::size_t row_chunk;  // columns of C per pass of the one-row path (its partial sums in L1;
+  std::size_t row_chunk;  // columns of C per pass of the two-row path (its partial sums in L1;
                           // a power of two from 1024 to 16384, a multiple of every kW)
+  std::size_t wide_chunk; // columns of C per pass of the one-row path (its partial sums in L2;
+                          // a power of two from row_chunk to kGemmMaxRowChunk)
 };
 
 /// Floats of the workspace a tile's accumulators go through on the way to an edge store (up to
 /// 32 vectors of 16 floats).
 inline constexpr std::size_t kGemmEdgeFloats = 512;
 
-/// The most columns the one-row path takes per pass (GemmArgs::row_chunk).
-inline constexpr std::size_t kGemmMaxRowChunk = 16384;
+/// The most columns the one-row path takes per pass (GemmArgs::wide_chunk).
+inline constexpr std::size_t kGemmMaxRowChunk = 32768;
 
 /// Workspace (floats) one gemm_block call needs for its packed A (mc x kc) and B (kc x nc), and
 /// the tiles' edge-store buffer after them; at least the one-row path's partial sums and the

@@ -91,11 +91,11 @@ int check_epilogue(const char* fn, const GemmEpilogue& ep) {
   return k;
 }
 
-/// Columns per pass of the one-row path (kernels/gemm_driver.hpp): the power of two whose
+/// Columns per pass of the two-row path (kernels/gemm_driver.hpp): the power of two whose
 /// partial sums take at most two thirds of the L1 data cache (8192 floats in 48 KB, 4096 in 32
-/// KB), from 1024 to kGemmMaxRowChunk; 4096 where the size is not known. The chunking does not
-/// change any element's formula, only which columns share a pass.
-std::size_t one_row_chunk() {
+/// KB), from 1024 to 16384; 4096 where the size is not known. The chunking does not change any
+/// element's formula, only which columns share a pass.
+std::size_t two_row_chunk() {
   static const std::size_t chunk = [] {
     long l1 = 0;
 #if defined(_SC_LEVEL1_DCACHE_SIZE)
@@ -104,6 +104,27 @@ std::size_t one_row_chunk() {
     if (l1 <= 0) return std::size_t{4096};
     const std::size_t fit = static_cast<std::size_t>(l1) * 2 / 3 / sizeof(float);
     std::size_t c = 1024;
+    while (c * 2 <= fit && c * 2 <= 16384) c *= 2;
+    return c;
+  }();
+  return chunk;
+}
+
+/// Columns per pass of the one-row path: the power of two whose partial sums take at most an
+/// eighth of the L2 cache (32768 floats in a 2 MB L2, 16384 in 1 MB), from two_row_chunk() to
+/// kGemmMaxRowChunk. One row's partial sums outgrow the L1 there; what that costs (a load and
+/// a store of them from L2 per four rows of B) is less than what longer runs of each row of B
+/// buy when W comes from memory: Intel Xeon, 1 x 10000-65536 x 256-4096 NN against the L1
+/// chunk, see kernels/gemm_driver.hpp.
+std::size_t one_row_chunk() {
+  static const std::size_t chunk = [] {
+    long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    std::size_t c = two_row_chunk();
+    if (l2 <= 0) return c;
+    const std::size_t fit = static_cast<std::size_t>(l2) / 8 / sizeof(float);
     while (c * 2 <= fit && c * 2 <= kernels::kGemmMaxRowChunk) c *= 2;
     return c;
   }();
@@ -344,7 +365,8 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
 
   g.mc = static_cast<std::size_t>(bk.mc);
   g.nc = static_cast<std::size_t>(bk.nc);
-  g.row_chunk = one_row_chunk();
+  g.row_chunk = two_row_chunk();
+  g.wide_chunk = one_row_chunk();
   // A C of 64 MB or more (beyond a typical L3) written by one k block with beta = 0 and no
   // epilogue is streamed past the caches: each tile is written once, and a normal store would
   // first read its lines. AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2

@@ -573,7 +573,8 @@ TEST_P(Gemm, FewRowsTransposedB) {
 
 // One or two rows of C against B with contiguous rows (the GEMV-like x W, streamed row by
 // row; two rows share a pass from 384 columns to one chunk): k over several blocks and not a
-// multiple of 4, more columns than one chunk of 4096 or 8192 (the chunk follows the L1 size),
+// multiple of 4, more columns than one chunk (two rows: 4096 or 8192 with the L1 size; one
+// row: up to 32768 with the L2 size, its rows from 8192 columns on prefetched in the row),
 // alpha, beta, the epilogue; column-major reaches it with one or two columns of C.
 TEST_P(Gemm, OneRow) {
   const float vals[] = {1.0f, -0.5f, 2.0f, 0.0f};
@@ -581,7 +582,8 @@ TEST_P(Gemm, OneRow) {
   for (MatLayout l : kLayouts)
     for (std::size_t rows : {std::size_t{1}, std::size_t{2}})
       for (std::size_t len :
-           {std::size_t{1}, std::size_t{17}, std::size_t{1000}, sgtest::big(8192 + 37)})
+           {std::size_t{1}, std::size_t{17}, std::size_t{1000}, sgtest::big(8192 + 37),
+            sgtest::big(32768 + 37)})
         for (std::size_t k : {std::size_t{5}, std::size_t{2 * simdgrad::kernels::kGemmKC + 7}}) {
           Problem p;
           p.layout = l;
@@ -678,7 +680,8 @@ TEST(GemmThreads, IdenticalBits) {
   struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; };
   // Each at least 2 * 2^18 multiply-adds, the size at which gemm takes a second thread.
   const S shapes[] = {{36, 1100, 800, Trans::none, Trans::none, MatLayout::row_major},
-                      {36, 1100, 800, Trans::none, Trans::transpose, MatLayout::row_major},{sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
+                      {36, 1100, 800, Trans::none, Trans::transpose, MatLayout::row_major},
+                      {sgtest::big(300), 40, 400, Trans::none, Trans::none, MatLayout::row_major},
                       {40, sgtest::big(320), 400, Trans::none, Trans::transpose, MatLayout::row_major},
                       {sgtest::big(150), sgtest::big(170), 190, Trans::transpose, Trans::none,
                        MatLayout::col_major},
