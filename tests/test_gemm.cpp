@@ -722,6 +722,45 @@ TEST(GemmThreads, IdenticalBits) {
   }
 }
 
+// One row of C against B read in place, on two threads: split along k (each thread a run of k
+// blocks into their sums, folded into C in block order by columns), in one round and in
+// several (16 blocks a thread per round), row-major and column-major (C one column, A's
+// columns contiguous), k not a multiple of 256 and an odd count of blocks; beta = 0 with NaN
+// in C, beta = -0.5, alpha = 2, the epilogue. Against the reference, and the same bits as one
+// thread (the one-row pass).
+TEST(GemmThreads, RowSplitAlongK) {
+  struct S { std::size_t m, n, k; MatLayout l; float alpha, beta; bool ep; };
+  const S shapes[] = {{1, 1000, 2000, MatLayout::row_major, 1.0f, 0.0f, false},
+                      {1, 300, sgtest::big(40 * 256 - 3), MatLayout::row_major, 2.0f, -0.5f, true},
+                      {700, 1, 3000, MatLayout::col_major, 1.0f, 1.0f, true},
+                      {1, 77, 8000, MatLayout::row_major, -0.5f, 2.0f, false}};
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (const S& s : shapes) {
+      Problem p;
+      p.layout = s.l;
+      p.m = s.m;
+      p.n = s.n;
+      p.k = s.k;
+      p.pad_b = 3;
+      p.alpha = s.alpha;
+      p.beta = s.beta;
+      p.nan_c = s.beta == 0.0f;
+      if (s.ep) p.ep = GemmEpilogue(kWithBias, Activation::relu);
+      const Data d = make_data(p);
+      simdgrad::set_num_threads(1);
+      const auto c1 = run_gemm(p, d);
+      simdgrad::set_num_threads(2);
+      const auto c2 = run_gemm(p, d);
+      simdgrad::set_num_threads(0);
+      if (!check_result(p, d, c2)) return;
+      for (std::size_t i = 0; i < c1.size(); ++i)
+        ASSERT_TRUE(sgtest::same_bits(c1[i], c2[i]))
+            << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
+    }
+  }
+}
+
 // ISAs that evaluate the same formula (all fused, or all unfused) give the same bits: each
 // element is the same chain of multiply-adds on every path.
 TEST(GemmIsas, SameFormulaSameBits) {

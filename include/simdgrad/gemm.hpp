@@ -20,10 +20,12 @@
 //   dW = X^T dY : gemm(row_major, transpose, none, in, out, batch, 1, X, in, dY, out, 0, dW, out)
 // and the bias gradient is column_sum (db[j] = sum over rows i of dY[i][j]).
 //
-// Large problems run on OpenMP threads (split over blocks of rows and columns of C, never over
-// k), so results are bitwise identical for any thread count. They are also bitwise identical
-// across ISAs that fuse their multiply-adds (avx2, avx512, neon): each element of C is the same
-// chain of fused multiply-adds over k, in blocks of a fixed size, on every path.
+// Large problems run on OpenMP threads, split over blocks of rows and columns of C; one row of
+// C (x W) is split over runs of k's fixed blocks, whose sums are then added in the order one
+// thread adds them. So results are bitwise identical for any thread count. They are also
+// bitwise identical across ISAs that fuse their multiply-adds (avx2, avx512, neon): each
+// element of C is the same chain of fused multiply-adds over k, in blocks of a fixed size, on
+// every path.
 //
 // Errors (simdgrad::error, thrown before C is written): a null pointer with a non-empty matrix,
 // a leading dimension below its minimum, sizes whose element count overflows size_t, alpha or
