@@ -601,45 +601,28 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   if (g.stream_c) stream_fence();  // the caller (or the next thread) may read C right away
 }
 
-/// One row of C split along k (GemmTable::row_sums): the sums of k blocks [kb0, kb1) over
-/// columns [n0, n1), block b's in sums[(b - kb0) * lds + j], each the one-row pass's
-/// (gemm_rows_kblock) to the bit. g: m == 1, B's rows contiguous and read in place.
-inline void gemm_row_sums_impl(const GemmArgs& g, std::size_t kb0, std::size_t kb1,
-                               std::size_t n0, std::size_t n1, float* sums, std::size_t lds,
-                               float* ws) {
-  const std::size_t kstep = gemm_kstep(g.k);
-  const std::size_t CH = g.wide_chunk;
-  float* const acc = gemm_rows_sums(ws, g.b + static_cast<std::ptrdiff_t>(n0));
-  for (std::size_t j0 = n0; j0 < n1; j0 += CH) {
-    const std::size_t w = n1 - j0 < CH ? n1 - j0 : CH;
-    for (std::size_t b = kb0; b < kb1; ++b) {
-      const std::size_t pc = b * kstep, kb = g.k - pc < kstep ? g.k - pc : kstep;
-      gemm_rows_kblock<1>(g, g.a, g.a, pc, kb, j0, w, acc, acc);
-      float* const out = sums + (b - kb0) * lds + j0;
-      for (std::size_t j = 0; j < w; j += kW) {
-        if (w - j >= kW) store(out + j, load(acc + j));
-        else store_partial(out + j, load_partial(acc + j, w - j), w - j);
-      }
-    }
-  }
-}
-
-/// Folds the sums of k blocks [kb0, kb1) (sums[(b - kb0) * lds + j], gemm_row_sums_impl) into
-/// C's row, columns [n0, n1): block by block in k order with the one-row pass's store, then
-/// the epilogue once kb1 is the last block. The same bits as the one-row pass.
-inline void gemm_row_fold_impl(const GemmArgs& g, const float* sums, std::size_t lds,
-                               std::size_t kb0, std::size_t kb1, std::size_t n0,
-                               std::size_t n1) {
+/// Folds the sums of k blocks [kb0, kb1) into C's rows [m0, m1) x columns [n0, n1): block b's
+/// element (i, j) is sums[(b - kb0) * bstride + i * ld + j], each block's sums computed as in
+/// the formula (alpha = 1, beta = 0: the block's chain exactly). Block by block in k order with
+/// the store of the tiles, then the epilogue once kb1 is the last block: the same bits as one
+/// call over all of k.
+inline void gemm_fold_impl(const GemmArgs& g, const float* sums, std::size_t ld,
+                           std::size_t bstride, std::size_t kb0, std::size_t kb1, std::size_t m0,
+                           std::size_t m1, std::size_t n0, std::size_t n1) {
   const std::size_t kstep = gemm_kstep(g.k);
   const std::size_t nkb = (g.k + kstep - 1) / kstep;
   GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
   if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
   constexpr std::size_t kCols = 1024;  // C's columns per round over the blocks (in L1)
-  for (std::size_t j0 = n0; j0 < n1; j0 += kCols) {
-    const std::size_t w = n1 - j0 < kCols ? n1 - j0 : kCols;
-    for (std::size_t b = kb0; b < kb1; ++b)
-      gemm_rows_store(g, sums + (b - kb0) * lds + j0, g.c + j0, w, gemm_rows_mode(g, b));
-    if (kb1 == nkb && epi.fn) epi(g.c + j0, g.ldc, 0, j0, 1, w);
+  for (std::size_t i = m0; i < m1; ++i) {
+    float* const crow = g.c + i * g.ldc;
+    for (std::size_t j0 = n0; j0 < n1; j0 += kCols) {
+      const std::size_t w = n1 - j0 < kCols ? n1 - j0 : kCols;
+      for (std::size_t b = kb0; b < kb1; ++b)
+        gemm_rows_store(g, sums + (b - kb0) * bstride + i * ld + j0, crow + j0, w,
+                        gemm_rows_mode(g, b));
+      if (kb1 == nkb && epi.fn) epi(crow + j0, g.ldc, i, j0, 1, w);
+    }
   }
 }
 

@@ -115,21 +115,18 @@ using ColSumRowsFn = void (*)(std::size_t m, std::size_t n, const float* x, std:
 /// sums[j] = sum_i x[j*ldx + i] (+ beta*sums[j]): the columns of a column-major m x n matrix.
 using ColSumColsFn = ColSumRowsFn;
 
-/// One row of C split along k (m == 1, B's rows contiguous and read in place): the sums of k
-/// blocks [kb0, kb1) (blocks as in the formula) over columns [n0, n1), block b's in
-/// sums[(b - kb0) * lds + j]. ws as for GemmBlockFn. Single-threaded.
-using GemmRowSumsFn = void (*)(const GemmArgs& g, std::size_t kb0, std::size_t kb1,
-                               std::size_t n0, std::size_t n1, float* sums, std::size_t lds,
-                               float* ws);
-/// Folds those sums of blocks [kb0, kb1) into C's row, columns [n0, n1), in block order (the
-/// epilogue after the last block of k): then C is what GemmBlockFn gives, to the bit.
-using GemmRowFoldFn = void (*)(const GemmArgs& g, const float* sums, std::size_t lds,
-                               std::size_t kb0, std::size_t kb1, std::size_t n0, std::size_t n1);
+/// C's rows [m0, m1) x columns [n0, n1) from the sums of k blocks [kb0, kb1) (blocks as in the
+/// formula; block b's element (i, j) at sums[(b - kb0) * bstride + i * ld + j], each computed
+/// by GemmBlockFn with alpha 1, beta 0 and no epilogue over that block alone), folded in block
+/// order (the epilogue after the last block of k): then C is what GemmBlockFn gives over all
+/// of k, to the bit. Single-threaded.
+using GemmFoldFn = void (*)(const GemmArgs& g, const float* sums, std::size_t ld,
+                            std::size_t bstride, std::size_t kb0, std::size_t kb1,
+                            std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
 
 struct GemmTable {
   GemmBlockFn gemm_block;
-  GemmRowSumsFn row_sums;
-  GemmRowFoldFn row_fold;
+  GemmFoldFn fold;
   ColSumRowsFn colsum_rows;
   ColSumColsFn colsum_cols;
   bool has_act[kActivationCount];  // epilogue kernels compiled for this activation

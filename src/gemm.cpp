@@ -33,10 +33,12 @@ using kernels::GemmBlocking;
 // thread, 96^3 and up take two (2^21 left 128^3 on one, at 0.45-0.6x of oneDNN's two). Scaled
 // by the tile width for narrower vectors (below).
 constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
-/// A row of C split along k: k blocks per thread and round (16 x 256 rows of W; 4 and 128
-/// within 3% of it at 2 threads), and the most floats of the blocks' sums a round keeps.
-constexpr std::size_t kRowSplitRun = 16;
-constexpr std::size_t kRowSumsFloats = std::size_t{1} << 20;
+/// C split along k (a small C, a long k): k blocks per thread and round (16 x 256 rows of B;
+/// 4 and 128 within 3% of it at 2 threads, one row), the most floats of the blocks' sums a
+/// round keeps, and the largest C split that way (m n floats).
+constexpr std::size_t kSplitRun = 16;
+constexpr std::size_t kSplitSumsFloats = std::size_t{1} << 20;
+constexpr std::size_t kSplitMaxC = 16384;
 
 // Rows of A up to which a small B whose rows fall on few L1 sets is read in place (see small_b).
 constexpr std::size_t kSmallBRows = 64;
@@ -401,37 +403,69 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // of dnnl_sgemm, on one 0.77x).
   const std::size_t min_fma = kMinFmaPerThread / 32 * static_cast<std::size_t>(bk.nr);
   const int threads = detail::threads_for(work, min_fma);
-  // One row of C against a W read in place (x W, batch 1) on several threads, where k has a
-  // block per thread: split along k instead of the columns. Each thread streams whole rows of
-  // W, a run of k blocks in one contiguous piece, into the blocks' sums (GemmTable::row_sums);
-  // then the threads fold them into C in block order, split by columns (row_fold): the same
-  // bits as one thread, whose pass folds the same blocks in the same order. Split by columns,
-  // each thread read a piece n / threads columns long of every row of W. Intel Xeon, 2
-  // threads, against the column split: 1 x 128-16384 x 512-65536 NN +2% to +56% with AVX-512
-  // (1 x 256 x 65536 0.69x -> 1.02x of dnnl_sgemm, 1 x 1000 x 20000 0.73x -> 1.04x, 1 x 4096 x
-  // 4096 0.94x -> 0.99x) and +2% to +40% with AVX2, 1 x 16384-65536 x 256-1024 within 2%.
-  // Rounds of kRowSplitRun blocks a thread, each folded before the next, bound the sums.
+  // A C too small for the threads against a long k (x W at batch 1, a weight gradient X^T dY
+  // over a large batch) is split along k: each thread computes the sums of a run of whole k
+  // blocks, every block a problem of its own (alpha 1, beta 0, no epilogue: the block's chain
+  // exactly), into a buffer; then the threads fold them into C in block order
+  // (GemmTable::fold) with the store one thread would use: the same bits as one thread.
+  // Rounds of kSplitRun blocks a thread, each folded before the next, bound the sums. Intel
+  // Xeon, 2 threads, against the grid (separate runs alternating, ratios to dnnl_sgemm):
+  // - One row against B in place, where k has a block per thread (split by columns, each
+  //   thread read a piece n / threads long of every row of W): 1 x 128-16384 x 512-65536 NN
+  //   +2% to +56% with AVX-512 (1 x 256 x 65536 0.69x -> 1.02x, 1 x 1000 x 20000 0.73x ->
+  //   1.04x, 1 x 4096 x 4096 0.94x -> 0.99x) and +2% to +40% with AVX2; 1 x 16384-65536 x
+  //   256-1024 within 2%.
+  // - A C of up to 16K floats where k has 4 blocks per thread: 2-128 x 16-4096 x 2048-65536
+  //   +3% to +76% with AVX-512 (12 x 32 x 65536 0.71x -> 1.25x, 2 x 1024 x 4096 1.0x ->
+  //   1.48x, 32 x 32 x 8192 0.76x -> 0.95x, 64 x 64 x 4096 TN 1.04x -> 1.10x) and up to
+  //   +100% with AVX2 (64 x 64 x 4096 TN 0.92x -> 1.01x, 16 x 64 x 8192 TN 0.74x -> 0.96x);
+  //   64 x 64 x 2048-4096 NN and NT, AVX2 4 x 512 x 4096 and 128 x 128 x 8192 NT -4% to -1%.
+  //   Larger C (64 x 1024, 256 x 256, 1024 x 64 x 4096) gained nothing forced to it, and k of
+  //   1-2 blocks a thread lost up to 6% (128 x 128 x 1024).
   const std::size_t kstep = kernels::gemm_kstep(k);
   const std::size_t nkb = k > 0 ? (k + kstep - 1) / kstep : 0;
-  if (threads > 1 && g.m == 1 && g.unpacked_b && g.b_cs == 1 && !g.dot && alpha != 0.0f &&
-      nkb >= static_cast<std::size_t>(threads)) {
-    const std::size_t tn = static_cast<std::size_t>(threads);
-    const std::size_t run = std::max<std::size_t>(
-        1, std::min(kRowSplitRun, kRowSumsFloats / (tn * g.n)));
+  const std::size_t mn = g.m * g.n;
+  const std::size_t tn = static_cast<std::size_t>(threads);
+  const bool ksplit = threads > 1 && !g.dot && alpha != 0.0f &&
+                      ((g.m == 1 && g.unpacked_b && g.b_cs == 1 && nkb >= tn) ||
+                       (mn <= kSplitMaxC && nkb >= 4 * tn));
+  if (ksplit) {
+    const std::size_t run =
+        std::max<std::size_t>(1, std::min(kSplitRun, kSplitSumsFloats / (tn * mn)));
     const std::size_t per_round = run * tn;
-    float* const sums = workspace(std::min(per_round, nkb) * g.n, 1);
+    float* const sums = workspace(std::min(per_round, nkb) * mn, 1);
+    // Each block as a problem of its own: C = 1 * (its chain) into its slot of the buffer.
+    GemmArgs gb = g;
+    gb.alpha = 1.0f;
+    gb.beta = 0.0f;
+    gb.bias = nullptr;
+    gb.bias_mode = kernels::BiasMode::none;
+    gb.act = -1;
+    gb.stream_c = false;
+    gb.ldc = g.n;
+    const bool by_rows = g.m >= tn;  // the fold: whole rows each, or pieces of the row(s)
 #pragma omp parallel num_threads(threads)
     {
       const int id = omp_get_thread_num();
+      float* const ws = workspace(ws_floats);
       for (std::size_t r0 = 0; r0 < nkb; r0 += per_round) {
         const std::size_t r1 = std::min(nkb, r0 + per_round);
-        std::size_t b0, b1, j0, j1;
+        std::size_t b0, b1;
         split(r1 - r0, 1, threads, id, b0, b1);
-        if (b0 < b1)
-          t.row_sums(g, r0 + b0, r0 + b1, 0, g.n, sums + b0 * g.n, g.n, workspace(ws_floats));
+        for (std::size_t b = r0 + b0; b < r0 + b1; ++b) {
+          GemmArgs gk = gb;
+          const std::size_t pc = b * kstep;
+          gk.k = std::min(kstep, k - pc);
+          gk.a = g.a + static_cast<std::ptrdiff_t>(pc) * g.a_cs;
+          gk.b = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs;
+          gk.c = sums + (b - r0) * mn;
+          t.gemm_block(gk, 0, g.m, 0, g.n, ws);
+        }
 #pragma omp barrier
-        split(g.n, 64, threads, id, j0, j1);
-        if (j0 < j1) t.row_fold(g, sums, g.n, r0, r1, j0, j1);
+        std::size_t i0 = 0, i1 = g.m, j0 = 0, j1 = g.n;
+        if (by_rows) split(g.m, 1, threads, id, i0, i1);
+        else split(g.n, 64, threads, id, j0, j1);
+        if (i0 < i1 && j0 < j1) t.fold(g, sums, g.n, mn, r0, r1, i0, i1, j0, j1);
 #pragma omp barrier
       }
     }

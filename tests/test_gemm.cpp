@@ -722,23 +722,31 @@ TEST(GemmThreads, IdenticalBits) {
   }
 }
 
-// One row of C against B read in place, on two threads: split along k (each thread a run of k
-// blocks into their sums, folded into C in block order by columns), in one round and in
-// several (16 blocks a thread per round), row-major and column-major (C one column, A's
-// columns contiguous), k not a multiple of 256 and an odd count of blocks; beta = 0 with NaN
-// in C, beta = -0.5, alpha = 2, the epilogue. Against the reference, and the same bits as one
-// thread (the one-row pass).
-TEST(GemmThreads, RowSplitAlongK) {
-  struct S { std::size_t m, n, k; MatLayout l; float alpha, beta; bool ep; };
-  const S shapes[] = {{1, 1000, 2000, MatLayout::row_major, 1.0f, 0.0f, false},
-                      {1, 300, sgtest::big(40 * 256 - 3), MatLayout::row_major, 2.0f, -0.5f, true},
-                      {700, 1, 3000, MatLayout::col_major, 1.0f, 1.0f, true},
-                      {1, 77, 8000, MatLayout::row_major, -0.5f, 2.0f, false}};
+// A small C against a long k on two threads: split along k (each thread a run of k blocks into
+// their sums, folded into C in block order), in one round and in several (16 blocks a thread
+// per round). One row against B read in place (from two blocks), and C of up to 16K floats
+// (from eight blocks): row- and column-major, transposed A or B, k not a multiple of 256 and an
+// odd count of blocks; beta = 0 with NaN in C, beta = -0.5 and 2, alpha = 2 and -0.5, the
+// epilogue. Against the reference, and the same bits as one thread.
+TEST(GemmThreads, SplitAlongK) {
+  struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; float alpha, beta; bool ep; };
+  const Trans N = Trans::none, T = Trans::transpose;
+  const MatLayout R = MatLayout::row_major, C = MatLayout::col_major;
+  const S shapes[] = {{1, 1000, 2000, N, N, R, 1.0f, 0.0f, false},
+                      {1, 300, sgtest::big(40 * 256 - 3), N, N, R, 2.0f, -0.5f, true},
+                      {700, 1, 3000, N, N, C, 1.0f, 1.0f, true},
+                      {1, 77, 8000, N, N, R, -0.5f, 2.0f, false},
+                      {30, 50, 2100, T, N, R, 1.0f, 2.0f, true},
+                      {3, 700, 2500, N, N, R, 2.0f, 0.0f, false},
+                      {40, 20, 2053, N, T, C, -0.5f, -0.5f, true},
+                      {8, 16, 8500, N, N, R, 1.0f, 0.0f, true}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
       Problem p;
       p.layout = s.l;
+      p.ta = s.ta;
+      p.tb = s.tb;
       p.m = s.m;
       p.n = s.n;
       p.k = s.k;

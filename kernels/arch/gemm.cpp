@@ -165,20 +165,15 @@ void gemm_block(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n
   gemm_block_impl(g, m0, m1, n0, n1, ws);
 }
 
-void row_sums(const GemmArgs& g, std::size_t kb0, std::size_t kb1, std::size_t n0,
-              std::size_t n1, float* sums, std::size_t lds, float* ws) {
-  gemm_row_sums_impl(g, kb0, kb1, n0, n1, sums, lds, ws);
-}
-
-void row_fold(const GemmArgs& g, const float* sums, std::size_t lds, std::size_t kb0,
-              std::size_t kb1, std::size_t n0, std::size_t n1) {
-  gemm_row_fold_impl(g, sums, lds, kb0, kb1, n0, n1);
+void fold(const GemmArgs& g, const float* sums, std::size_t ld, std::size_t bstride,
+          std::size_t kb0, std::size_t kb1, std::size_t m0, std::size_t m1, std::size_t n0,
+          std::size_t n1) {
+  gemm_fold_impl(g, sums, ld, bstride, kb0, kb1, m0, m1, n0, n1);
 }
 
 void fill(GemmTable& t) {
   t.gemm_block = &gemm_block;
-  t.row_sums = &row_sums;
-  t.row_fold = &row_fold;
+  t.fold = &fold;
   t.colsum_rows = &gemm_colsum_rows;
   t.colsum_cols = &gemm_colsum_cols;
   for (int i = 0; i < kActivationCount; ++i) t.has_act[i] = false;
