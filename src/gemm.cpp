@@ -57,14 +57,17 @@ std::size_t check_matrix(const char* fn, const char* name, const char* ldname, M
                  (rm ? "row" : "column") + " length of " + layout_name(layout) + " " + name +
                  ", " + std::to_string(rows) + " x " + std::to_string(cols) + "), got " +
                  std::to_string(ld));
-  const std::string what = std::string("the size of ") + name;
-  detail::checked_mul(fn, what.c_str(), rows, cols);
+  // The checks' messages name "the size of A" (B, C, X); the string is built only to fail (on
+  // every call it was a tenth of an 8 x 8 x 8 product's time).
+  const auto what = [name] { return std::string("the size of ") + name; };
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  if (rows != 0 && cols > kMax / rows) detail::checked_mul(fn, what().c_str(), rows, cols);
   if (rows == 0 || cols == 0) return 0;
-  const std::size_t span0 = detail::checked_mul(fn, what.c_str(), outer - 1, ld);
-  if (span0 > std::numeric_limits<std::size_t>::max() - inner)
-    fail(fn, what + " overflows size_t");
+  if (outer > 1 && ld > kMax / (outer - 1)) detail::checked_mul(fn, what().c_str(), outer - 1, ld);
+  const std::size_t span0 = (outer - 1) * ld;
+  if (span0 > kMax - inner) fail(fn, what() + " overflows size_t");
   const std::size_t span = span0 + inner;
-  detail::check_count(fn, what.c_str(), span);
+  if (span > kMax / sizeof(float) / 2) detail::check_count(fn, what().c_str(), span);
   return span;
 }
 
@@ -422,14 +425,15 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   //   64 x 64 x 2048-4096 NN and NT, AVX2 4 x 512 x 4096 and 128 x 128 x 8192 NT -4% to -1%.
   //   Larger C (64 x 1024, 256 x 256, 1024 x 64 x 4096) gained nothing forced to it, and k of
   //   1-2 blocks a thread lost up to 6% (128 x 128 x 1024).
-  const std::size_t kstep = kernels::gemm_kstep(k);
-  const std::size_t nkb = k > 0 ? (k + kstep - 1) / kstep : 0;
   const std::size_t mn = g.m * g.n;
   const std::size_t tn = static_cast<std::size_t>(threads);
-  const bool ksplit = threads > 1 && !g.dot && alpha != 0.0f &&
-                      ((g.m == 1 && g.unpacked_b && g.b_cs == 1 && nkb >= tn) ||
-                       (mn <= kSplitMaxC && nkb >= 4 * tn));
-  if (ksplit) {
+  std::size_t kstep = 0, nkb = 0;  // k's blocks in the formula (two divisions: not for 1 thread)
+  if (threads > 1 && !g.dot && alpha != 0.0f && k > 0) {
+    kstep = kernels::gemm_kstep(k);
+    nkb = (k + kstep - 1) / kstep;
+  }
+  if ((g.m == 1 && g.unpacked_b && g.b_cs == 1 && nkb >= tn && tn > 1) ||
+      (mn <= kSplitMaxC && nkb >= 4 * tn && tn > 1)) {
     const std::size_t run =
         std::max<std::size_t>(1, std::min(kSplitRun, kSplitSumsFloats / (tn * mn)));
     const std::size_t per_round = run * tn;
