@@ -14,9 +14,10 @@ namespace simdgrad::detail {
 /// Threads to use for `work` units when each thread should get at least `min_per_thread`.
 /// Returns 1 inside an enclosing parallel region (the caller's thread does the work).
 inline int threads_for(std::size_t work, std::size_t min_per_thread) {
+  if (work < 2 * min_per_thread) return 1;  // first: no OpenMP calls for small work
   if (omp_in_parallel()) return 1;
   const int t = num_threads();
-  if (t <= 1 || work < 2 * min_per_thread) return 1;
+  if (t <= 1) return 1;
   const std::size_t by_work = work / min_per_thread;
   return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(t), by_work));
 }
