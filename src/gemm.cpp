@@ -99,6 +99,16 @@ int check_epilogue(const char* fn, const GemmEpilogue& ep) {
   return k;
 }
 
+/// The largest power of two from `from` up to `cap` whose floats fit in `bytes` (from when the
+/// size is not known, bytes <= 0).
+std::size_t pow2_floats(long bytes, std::size_t from, std::size_t cap) {
+  std::size_t c = from;
+  if (bytes <= 0) return c;
+  const std::size_t fit = static_cast<std::size_t>(bytes) / sizeof(float);
+  while (c * 2 <= fit && c * 2 <= cap) c *= 2;
+  return c;
+}
+
 /// Columns per pass of the two-row path (kernels/gemm_driver.hpp): the power of two whose
 /// partial sums take at most two thirds of the L1 data cache (8192 floats in 48 KB, 4096 in 32
 /// KB), from 1024 to 16384; 4096 where the size is not known. The chunking does not change any
@@ -109,11 +119,7 @@ std::size_t two_row_chunk() {
 #if defined(_SC_LEVEL1_DCACHE_SIZE)
     l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
 #endif
-    if (l1 <= 0) return std::size_t{4096};
-    const std::size_t fit = static_cast<std::size_t>(l1) * 2 / 3 / sizeof(float);
-    std::size_t c = 1024;
-    while (c * 2 <= fit && c * 2 <= 16384) c *= 2;
-    return c;
+    return l1 <= 0 ? std::size_t{4096} : pow2_floats(l1 * 2 / 3, 1024, 16384);
   }();
   return chunk;
 }
@@ -130,11 +136,7 @@ std::size_t one_row_chunk() {
 #if defined(_SC_LEVEL2_CACHE_SIZE)
     l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
-    std::size_t c = two_row_chunk();
-    if (l2 <= 0) return c;
-    const std::size_t fit = static_cast<std::size_t>(l2) / 8 / sizeof(float);
-    while (c * 2 <= fit && c * 2 <= kernels::kGemmMaxRowChunk) c *= 2;
-    return c;
+    return pow2_floats(l2 / 8, two_row_chunk(), kernels::kGemmMaxRowChunk);
   }();
   return chunk;
 }

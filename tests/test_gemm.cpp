@@ -675,9 +675,41 @@ TEST_P(Gemm, OneRowBAtEveryOffset) {
 
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
 
+// A shape of the thread tests: sizes, transposes, layout.
+struct ThreadShape {
+  std::size_t m, n, k;
+  Trans ta, tb;
+  MatLayout l;
+};
+
+Problem problem_of(const ThreadShape& s) {
+  Problem p;
+  p.layout = s.l;
+  p.ta = s.ta;
+  p.tb = s.tb;
+  p.m = s.m;
+  p.n = s.n;
+  p.k = s.k;
+  return p;
+}
+
+// Runs p on one thread and on two: the same bits, and with check_ref the reference's bound.
+void expect_thread_bits(const Problem& p, simdgrad::Isa isa, bool check_ref) {
+  const Data d = make_data(p);
+  simdgrad::set_num_threads(1);
+  const auto c1 = run_gemm(p, d);
+  simdgrad::set_num_threads(2);
+  const auto c2 = run_gemm(p, d);
+  simdgrad::set_num_threads(0);
+  if (check_ref && !check_result(p, d, c2)) return;
+  for (std::size_t i = 0; i < c1.size(); ++i)
+    ASSERT_TRUE(sgtest::same_bits(c1[i], c2[i]))
+        << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
+}
+
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
 TEST(GemmThreads, IdenticalBits) {
-  struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; };
+  using S = ThreadShape;
   // Each at least 2 * 2^18 multiply-adds, the size at which gemm takes a second thread.
   const S shapes[] = {{36, 1100, 800, Trans::none, Trans::none, MatLayout::row_major},
                       {36, 1100, 800, Trans::none, Trans::transpose, MatLayout::row_major},
@@ -700,24 +732,11 @@ TEST(GemmThreads, IdenticalBits) {
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
-      Problem p;
-      p.layout = s.l;
-      p.ta = s.ta;
-      p.tb = s.tb;
-      p.m = s.m;
-      p.n = s.n;
-      p.k = s.k;
+      Problem p = problem_of(s);
       p.beta = -0.5f;
       p.ep = GemmEpilogue(kWithBias, Activation::relu);
-      const Data d = make_data(p);
-      simdgrad::set_num_threads(1);
-      const auto c1 = run_gemm(p, d);
-      simdgrad::set_num_threads(2);
-      const auto c2 = run_gemm(p, d);
-      simdgrad::set_num_threads(0);
-      for (std::size_t i = 0; i < c1.size(); ++i)
-        ASSERT_TRUE(sgtest::same_bits(c1[i], c2[i]))
-            << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
+      expect_thread_bits(p, isa, false);
+      if (HasFatalFailure()) return;
     }
   }
 }
@@ -729,42 +748,28 @@ TEST(GemmThreads, IdenticalBits) {
 // odd count of blocks; beta = 0 with NaN in C, beta = -0.5 and 2, alpha = 2 and -0.5, the
 // epilogue. Against the reference, and the same bits as one thread.
 TEST(GemmThreads, SplitAlongK) {
-  struct S { std::size_t m, n, k; Trans ta, tb; MatLayout l; float alpha, beta; bool ep; };
+  struct S { ThreadShape shape; float alpha, beta; bool ep; };
   const Trans N = Trans::none, T = Trans::transpose;
   const MatLayout R = MatLayout::row_major, C = MatLayout::col_major;
-  const S shapes[] = {{1, 1000, 2000, N, N, R, 1.0f, 0.0f, false},
-                      {1, 300, sgtest::big(40 * 256 - 3), N, N, R, 2.0f, -0.5f, true},
-                      {700, 1, 3000, N, N, C, 1.0f, 1.0f, true},
-                      {1, 77, 8000, N, N, R, -0.5f, 2.0f, false},
-                      {30, 50, 2100, T, N, R, 1.0f, 2.0f, true},
-                      {3, 700, 2500, N, N, R, 2.0f, 0.0f, false},
-                      {40, 20, 2053, N, T, C, -0.5f, -0.5f, true},
-                      {8, 16, 8500, N, N, R, 1.0f, 0.0f, true}};
+  const S shapes[] = {{{1, 1000, 2000, N, N, R}, 1.0f, 0.0f, false},
+                      {{1, 300, sgtest::big(40 * 256 - 3), N, N, R}, 2.0f, -0.5f, true},
+                      {{700, 1, 3000, N, N, C}, 1.0f, 1.0f, true},
+                      {{1, 77, 8000, N, N, R}, -0.5f, 2.0f, false},
+                      {{30, 50, 2100, T, N, R}, 1.0f, 2.0f, true},
+                      {{3, 700, 2500, N, N, R}, 2.0f, 0.0f, false},
+                      {{40, 20, 2053, N, T, C}, -0.5f, -0.5f, true},
+                      {{8, 16, 8500, N, N, R}, 1.0f, 0.0f, true}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
-      Problem p;
-      p.layout = s.l;
-      p.ta = s.ta;
-      p.tb = s.tb;
-      p.m = s.m;
-      p.n = s.n;
-      p.k = s.k;
+      Problem p = problem_of(s.shape);
       p.pad_b = 3;
       p.alpha = s.alpha;
       p.beta = s.beta;
       p.nan_c = s.beta == 0.0f;
       if (s.ep) p.ep = GemmEpilogue(kWithBias, Activation::relu);
-      const Data d = make_data(p);
-      simdgrad::set_num_threads(1);
-      const auto c1 = run_gemm(p, d);
-      simdgrad::set_num_threads(2);
-      const auto c2 = run_gemm(p, d);
-      simdgrad::set_num_threads(0);
-      if (!check_result(p, d, c2)) return;
-      for (std::size_t i = 0; i < c1.size(); ++i)
-        ASSERT_TRUE(sgtest::same_bits(c1[i], c2[i]))
-            << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
+      expect_thread_bits(p, isa, true);
+      if (HasFatalFailure() || HasNonfatalFailure()) return;
     }
   }
 }
