@@ -119,7 +119,8 @@ using ColSumColsFn = ColSumRowsFn;
 /// formula; block b's element (i, j) at sums[(b - kb0) * bstride + i * ld + j], each computed
 /// by GemmBlockFn with alpha 1, beta 0 and no epilogue over that block alone), folded in block
 /// order (the epilogue after the last block of k): then C is what GemmBlockFn gives over all
-/// of k, to the bit. Single-threaded.
+/// of k, to the bit (every path but the dot path, g.dot, sums a block the same way).
+/// Single-threaded.
 using GemmFoldFn = void (*)(const GemmArgs& g, const float* sums, std::size_t ld,
                             std::size_t bstride, std::size_t kb0, std::size_t kb1,
                             std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);

@@ -142,7 +142,8 @@ std::size_t one_row_chunk() {
 }
 
 /// Per-thread packing workspace (which = 0), 64-byte aligned, grown on demand and kept for
-/// later calls; which = 1 is a second one (the calling thread's k-block sums of a split row).
+/// later calls; which = 1 is a second one (the calling thread's k-block sums of a split along
+/// k).
 float* workspace(std::size_t floats, int which = 0) {
   struct Ws {
     float* p = nullptr;
@@ -433,10 +434,12 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
     kstep = kernels::gemm_kstep(k);
     nkb = (k + kstep - 1) / kstep;
   }
-  if ((g.m == 1 && g.unpacked_b && g.b_cs == 1 && nkb >= tn && tn > 1) ||
-      (mn <= kSplitMaxC && nkb >= 4 * tn && tn > 1)) {
-    const std::size_t run =
-        std::max<std::size_t>(1, std::min(kSplitRun, kSplitSumsFloats / (tn * mn)));
+  // A block's sums per thread must fit kSplitSumsFloats (4 MB): x W wider than that over the
+  // threads (512K columns on two) keeps the column split, its pieces of each row long there.
+  if (tn > 1 && tn * mn <= kSplitSumsFloats &&
+      ((g.m == 1 && g.unpacked_b && g.b_cs == 1 && nkb >= tn) ||
+       (mn <= kSplitMaxC && nkb >= 4 * tn))) {
+    const std::size_t run = std::min(kSplitRun, kSplitSumsFloats / (tn * mn));
     const std::size_t per_round = run * tn;
     float* const sums = workspace(std::min(per_round, nkb) * mn, 1);
     // Each block as a problem of its own: C = 1 * (its chain) into its slot of the buffer.
