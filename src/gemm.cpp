@@ -27,11 +27,14 @@ using kernels::BiasMode;
 using kernels::GemmArgs;
 using kernels::GemmBlocking;
 
-// Multiply-adds per thread below which gemm stays on one thread (2^18: about 2 us of work at
-// the AVX-512 rate, against about 1 us to wake and join a second thread): 64^3 stays on one
-// thread, 96^3 and up take two (2^21 left 128^3 on one, at 0.45-0.6x of oneDNN's two). Scaled
-// by the tile width for narrower vectors (below).
-constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 18;
+// Multiply-adds per thread below which gemm stays on one thread (2^17: about 1 us of work at
+// the AVX-512 rate): 48^3 stays on one thread, 64^3 and up take two. 2^21 left 128^3 on one,
+// at 0.45-0.6x of oneDNN's two; 2^18 left 64^3 and 2 x 500 x 500 on one. Intel Xeon, AVX-512,
+// 2 threads, 2^17 against 2^18 in the same build: 2-128 x 64-1024 x 48-800 (2^18 to 2^19
+// multiply-adds) +19% to +82% (64^3 1.01x -> 1.37x of dnnl_sgemm, 80^3 0.72x -> 1.03x, 1 x
+// 500 x 800 0.61x -> 1.09x); AVX2 (half of it per thread, scaled by the tile width below) +0%
+// to +2% from 2^16 on. 2^16 won 41-60% more on 1-2 x 256-512 x 256 but nothing on 48^3-96^3.
+constexpr std::size_t kMinFmaPerThread = std::size_t{1} << 17;
 /// C split along k (a small C, a long k): k blocks per thread and round (16 x 256 rows of B;
 /// 4 and 128 within 3% of it at 2 threads, one row), the most floats of the blocks' sums a
 /// round keeps, and the largest C split that way (m n floats).
@@ -404,8 +407,8 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
                       static_cast<double>(k > 0 ? k : 1);
   const std::size_t work = fmas > 1e18 ? static_cast<std::size_t>(1e18) : static_cast<std::size_t>(fmas);
   // The same time per thread at every vector width: AVX2 (nr = 16) does half AVX-512's
-  // multiply-adds per cycle, so a second thread from 2^17 (Zen 3: 80^3 on two threads 1.08-1.1x
-  // of dnnl_sgemm, on one 0.77x).
+  // multiply-adds per cycle, so a second thread from 2^16 per thread (2^17 until 2026-12-07;
+  // Zen 3: 80^3 on two threads 1.08-1.1x of dnnl_sgemm, on one 0.77x).
   const std::size_t min_fma = kMinFmaPerThread / 32 * static_cast<std::size_t>(bk.nr);
   const int threads = detail::threads_for(work, min_fma);
   // A C too small for the threads against a long k (x W at batch 1, a weight gradient X^T dY
