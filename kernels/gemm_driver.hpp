@@ -152,8 +152,8 @@ __attribute__((always_inline)) inline void gemm_rows_kblock(const GemmArgs& g,
   }
 }
 
-/// The store mode of k block b (0-based) of a row of C.
-inline int gemm_rows_mode(const GemmArgs& g, std::size_t b) {
+/// The store mode of k block b (0-based) of C, for every path.
+inline int gemm_store_mode(const GemmArgs& g, std::size_t b) {
   return b != 0 || g.beta == 1.0f ? kStoreAccumulate
          : g.beta == 0.0f         ? kStoreAssign
                                   : kStoreScale;
@@ -191,6 +191,13 @@ inline float* gemm_rows_sums(float* ws, const float* bcol) {
   return ws + ((want - page_off(ws)) & 4095u) / sizeof(float);
 }
 
+/// The epilogue of C's tiles from g (fn null where there is none).
+inline GemmEpilogueCall gemm_epilogue_call(const GemmArgs& g) {
+  GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
+  if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
+  return epi;
+}
+
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,
                             std::size_t n1, float* ws) {
   constexpr std::size_t MR = kMR, NR = kNV * kW, KC = kKC;
@@ -210,8 +217,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       kstep < KC && m1 - m0 > kFewRows ? KC * g.nc / 2 / kstep / NR * NR : g.nc;
   const std::size_t NC = nc_wide > g.nc ? nc_wide : g.nc;
   if (m0 >= m1 || n0 >= n1) return;
-  GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
-  if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
+  const GemmEpilogueCall epi = gemm_epilogue_call(g);
   const std::size_t ldc = g.ldc;
 
   if (g.k == 0 || g.alpha == 0.0f) {
@@ -224,8 +230,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   }
 
   if (g.dot) {  // few rows, B transposed: dot products along k, each row of B streamed once
-    const int mode = g.beta == 1.0f ? kStoreAccumulate : g.beta == 0.0f ? kStoreAssign
-                                                                         : kStoreScale;
+    const int mode = gemm_store_mode(g, 0);
     GemmTileStore st{0, g.alpha, g.beta, mode};
     for (std::size_t i = m0; i < m1; i += 4) {
       const std::size_t r = m1 - i < 4 ? m1 - i : 4;
@@ -285,7 +290,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       for (std::size_t pc = 0, b = 0; pc < g.k; pc += kstep, ++b) {
         const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
         gemm_rows_kblock<R>(g, arow0, arow1, pc, kb, j0, w, acc0, acc1);
-        const int mode = gemm_rows_mode(g, b);
+        const int mode = gemm_store_mode(g, b);
         gemm_rows_store(g, acc0, crow + j0, w, mode);
         if (R == 2) gemm_rows_store(g, acc1, crow + ldc + j0, w, mode);
       }
@@ -365,9 +370,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     for (std::size_t pc = 0; pc < g.k; pc += kstep) {
       const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
       const bool first = pc == 0, last = pc + kb == g.k;
-      const int mode = !first || g.beta == 1.0f ? kStoreAccumulate
-                       : g.beta == 0.0f         ? kStoreAssign
-                                                : kStoreScale;
+      const int mode = gemm_store_mode(g, first ? 0 : 1);
       // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels, one per row tile (unless
       // in place).
       const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
@@ -609,10 +612,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
 inline void gemm_fold_impl(const GemmArgs& g, const float* sums, std::size_t ld,
                            std::size_t bstride, std::size_t kb0, std::size_t kb1, std::size_t m0,
                            std::size_t m1, std::size_t n0, std::size_t n1) {
-  const std::size_t kstep = gemm_kstep(g.k);
-  const std::size_t nkb = (g.k + kstep - 1) / kstep;
-  GemmEpilogueCall epi{nullptr, g.bias, g.bias_mode, g.act_alpha};
-  if (g.act >= 0 || g.bias_mode != BiasMode::none) epi.fn = epilogue_fn(g.act);
+  const std::size_t nkb = gemm_kblocks(g.k, gemm_kstep(g.k));
+  const GemmEpilogueCall epi = gemm_epilogue_call(g);
   constexpr std::size_t kCols = 1024;  // C's columns per round over the blocks (in L1)
   for (std::size_t i = m0; i < m1; ++i) {
     float* const crow = g.c + i * g.ldc;
@@ -620,7 +621,7 @@ inline void gemm_fold_impl(const GemmArgs& g, const float* sums, std::size_t ld,
       const std::size_t w = n1 - j0 < kCols ? n1 - j0 : kCols;
       for (std::size_t b = kb0; b < kb1; ++b)
         gemm_rows_store(g, sums + (b - kb0) * bstride + i * ld + j0, crow + j0, w,
-                        gemm_rows_mode(g, b));
+                        gemm_store_mode(g, b));
       if (kb1 == nkb && epi.fn) epi(crow + j0, g.ldc, i, j0, 1, w);
     }
   }

@@ -38,6 +38,11 @@ inline std::size_t gemm_kstep(std::size_t k) {
   return k > 0 ? (k + nkb - 1) / nkb : kc;
 }
 
+/// How many k blocks of kstep = gemm_kstep(k) steps the formula walks (0 for k = 0).
+inline std::size_t gemm_kblocks(std::size_t k, std::size_t kstep) {
+  return (k + kstep - 1) / kstep;
+}
+
 /// Up to this many rows of A per block (192 x kc floats, 288 KB, which stays in L2 while B goes
 /// by), the driver packs B panel by panel, its next panel prefetched, instead of a whole block
 /// first (kernels/gemm_driver.hpp); src/gemm.cpp's thread grid takes it into account. Measured

@@ -62,14 +62,14 @@ std::size_t check_matrix(const char* fn, const char* name, const char* ldname, M
   // The checks' messages name "the size of A" (B, C, X); the string is built only to fail (on
   // every call it was a tenth of an 8 x 8 x 8 product's time).
   const auto what = [name] { return std::string("the size of ") + name; };
-  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
-  if (rows != 0 && cols > kMax / rows) detail::checked_mul(fn, what().c_str(), rows, cols);
+  if (detail::mul_overflows(rows, cols)) detail::checked_mul(fn, what().c_str(), rows, cols);
   if (rows == 0 || cols == 0) return 0;
-  if (outer > 1 && ld > kMax / (outer - 1)) detail::checked_mul(fn, what().c_str(), outer - 1, ld);
+  if (detail::mul_overflows(outer - 1, ld)) detail::checked_mul(fn, what().c_str(), outer - 1, ld);
   const std::size_t span0 = (outer - 1) * ld;
-  if (span0 > kMax - inner) fail(fn, what() + " overflows size_t");
+  if (span0 > std::numeric_limits<std::size_t>::max() - inner)
+    fail(fn, what() + " overflows size_t");
   const std::size_t span = span0 + inner;
-  if (span > kMax / sizeof(float) / 2) detail::check_count(fn, what().c_str(), span);
+  if (detail::count_too_large(span)) detail::check_count(fn, what().c_str(), span);
   return span;
 }
 
@@ -432,10 +432,10 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   //   1-2 blocks a thread lost up to 6% (128 x 128 x 1024).
   const std::size_t mn = g.m * g.n;
   const std::size_t tn = static_cast<std::size_t>(threads);
-  std::size_t kstep = 0, nkb = 0;  // k's blocks in the formula (two divisions: not for 1 thread)
+  std::size_t kstep = 0, nkb = 0;  // k's blocks in the formula (divisions: not for 1 thread)
   if (threads > 1 && !g.dot && alpha != 0.0f && k > 0) {
     kstep = kernels::gemm_kstep(k);
-    nkb = (k + kstep - 1) / kstep;
+    nkb = kernels::gemm_kblocks(k, kstep);
   }
   // A block's sums per thread must fit kSplitSumsFloats (4 MB): x W wider than that over the
   // threads (512K columns on two) keeps the column split, its pieces of each row long there.

@@ -28,9 +28,19 @@ inline void check_ptr(const char* fn, const char* name, const T* p, std::size_t 
                                            " elements");
 }
 
+/// True when a*b overflows size_t.
+inline bool mul_overflows(std::size_t a, std::size_t b) {
+  return a != 0 && b > std::numeric_limits<std::size_t>::max() / a;
+}
+
+/// True when n floats do not fit in the address space (check_count's bound).
+inline bool count_too_large(std::size_t n) {
+  return n > std::numeric_limits<std::size_t>::max() / sizeof(float) / 2;
+}
+
 /// a*b without overflow of size_t, else an error naming the argument.
 inline std::size_t checked_mul(const char* fn, const char* name, std::size_t a, std::size_t b) {
-  if (a != 0 && b > std::numeric_limits<std::size_t>::max() / a)
+  if (mul_overflows(a, b))
     fail(fn, std::string(name) + " overflows size_t (" + std::to_string(a) + " * " +
                  std::to_string(b) + ")");
   return a * b;
@@ -38,7 +48,7 @@ inline std::size_t checked_mul(const char* fn, const char* name, std::size_t a, 
 
 /// Element count n of floats must fit in the address space.
 inline void check_count(const char* fn, const char* name, std::size_t n) {
-  if (n > std::numeric_limits<std::size_t>::max() / sizeof(float) / 2)
+  if (count_too_large(n))
     fail(fn, std::string(name) + " is too large (" + std::to_string(n) + ")");
 }
 
