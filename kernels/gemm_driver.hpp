@@ -367,235 +367,255 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       if (ir == split_at) return split_rows;
       return mb - ir < MR ? mb - ir : MR;
     };
-    for (std::size_t pc = 0; pc < g.k; pc += kstep) {
-      const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
-      const bool first = pc == 0, last = pc + kb == g.k;
-      const int mode = gemm_store_mode(g, first ? 0 : 1);
-      // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels, one per row tile (unless
-      // in place).
-      const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
-                          static_cast<std::ptrdiff_t>(pc) * g.a_cs;
-      // A stored transposed (each k step a contiguous run) goes k-chunk by k-chunk across the
-      // block's tiles (gemm_pack_a_pi_block), other strides tile by tile.
-      if (!a_inplace && !a_ip && g.a_rs == 1)
-        gemm_pack_a_pi_block(wa, KC, ablk, g.a_cs, mb, kb, rows_at);
-      else if (!a_inplace)
-        for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
-          r = rows_at(ir);
-          const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
-          if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
-          else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
-        }
-      for (std::size_t jc = n0; jc < n1; jc += NC) {
-        const std::size_t nb = n1 - jc < NC ? n1 - jc : NC;
-        const float* bblk = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
-                            static_cast<std::ptrdiff_t>(jc) * g.b_cs;
-        // Full column panels are read in place when allowed; the rest is packed.
-        const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
-        // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
-        // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
-        // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
-        // only where the wide tile loads fewer operands per multiply-add than the main tile, and
-        // where A is read in place or packed by rows ([p][i] panels hold exactly mr rows), and
-        // where the k block of B it streams for every row tile stays in L1 (128^3 with 3 x 128
-        // tiles over a 64 KB B ran at 0.7x of the 12 x 32 tiles), and with less than a vector of
-        // padding (the main tiles with a one-vector last tile waste less).
-        if (nb > NR && afmt != kApi) {
-          std::size_t rw = 0, wn = 0;
-          for (std::size_t r = MR - 1; r >= 1 && rw == 0; --r) {
-            const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
-            if (wv * kW >= nb && wv * kW - nb < kW && kb * wv * kW <= kNarrowBFloats &&
-                (r + wv) * MR * kNV < (MR + kNV) * r * wv) {
-              rw = r;
-              wn = wv * kW;
+    // Columns of C per slab: every k block of one slab of C, then the next slab. A block of up
+    // to 512 rows (on a 2 MB L2) with A read in place and several k blocks goes in slabs whose
+    // C takes a quarter of the L2 (at least 256 columns), so that C stays in L2 from one k
+    // block to the next instead of coming from L3 per tile, and each k block packs a quarter
+    // as much B; A is then read once per slab, so only while all of the block's A (every k
+    // step) fits the L2. The order of an element's k blocks is unchanged. Intel Xeon, one
+    // process alternating with and without: 1 thread AVX-512 200-512 x 512-4096 x 512-2048 NN
+    // -1.6% to +3.7%, NT +4-9% (256 x 1024 x 1024 NT +8.6%), AVX2 -0.7% to +6.6%, NT +2.5-6.4%;
+    // 2 threads (1024^3 too: its 512-row blocks) -1.3% to +7% (AVX-512) and +10% (AVX2).
+    // Beyond 512 rows, blocks of 512 rows in slabs (B packed once per such block) lost 3-8%
+    // at 1024^3 to 4096 x 1024 x 1024, and a fixed 256 columns at 256 x 4096 x 4096 (A of 4 MB
+    // read 16 times) 2% with AVX-512 and 5-7% with AVX2.
+    std::size_t slab = n1 - n0;
+    if (a_inplace && g.k > kstep && mb > kFewRows && mb * g.k <= g.l2_floats) {
+      const std::size_t s = g.l2_floats / 4 / mb / NR * NR;
+      if (s >= 256 && s < slab) slab = s;
+    }
+    for (std::size_t js = n0; js < n1; js += slab) {
+      const std::size_t je = n1 - js < slab ? n1 : js + slab;
+      for (std::size_t pc = 0; pc < g.k; pc += kstep) {
+        const std::size_t kb = g.k - pc < kstep ? g.k - pc : kstep;
+        const bool first = pc == 0, last = pc + kb == g.k;
+        const int mode = gemm_store_mode(g, first ? 0 : 1);
+        // Pack A rows [ic, ic+mb) x k [pc, pc+kb) into micro-panels, one per row tile (unless
+        // in place).
+        const float* ablk = g.a + static_cast<std::ptrdiff_t>(ic) * g.a_rs +
+                            static_cast<std::ptrdiff_t>(pc) * g.a_cs;
+        // A stored transposed (each k step a contiguous run) goes k-chunk by k-chunk across the
+        // block's tiles (gemm_pack_a_pi_block), other strides tile by tile.
+        if (!a_inplace && !a_ip && g.a_rs == 1)
+          gemm_pack_a_pi_block(wa, KC, ablk, g.a_cs, mb, kb, rows_at);
+        else if (!a_inplace)
+          for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
+            r = rows_at(ir);
+            const float* src = ablk + static_cast<std::ptrdiff_t>(ir) * g.a_rs;
+            if (a_ip) gemm_pack_a_ip(wa + ir * KC, src, g.a_rs, r, kb, KC);
+            else gemm_pack_a_pi(wa + ir * KC, src, g.a_rs, g.a_cs, r, kb);
+          }
+        for (std::size_t jc = js; jc < je; jc += NC) {
+          const std::size_t nb = je - jc < NC ? je - jc : NC;
+          const float* bblk = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
+                              static_cast<std::ptrdiff_t>(jc) * g.b_cs;
+          // Full column panels are read in place when allowed; the rest is packed.
+          const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
+          // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
+          // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
+          // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
+          // only where the wide tile loads fewer operands per multiply-add than the main tile, and
+          // where A is read in place or packed by rows ([p][i] panels hold exactly mr rows), and
+          // where the k block of B it streams for every row tile stays in L1 (128^3 with 3 x 128
+          // tiles over a 64 KB B ran at 0.7x of the 12 x 32 tiles), and with less than a vector of
+          // padding (the main tiles with a one-vector last tile waste less).
+          if (nb > NR && afmt != kApi) {
+            std::size_t rw = 0, wn = 0;
+            for (std::size_t r = MR - 1; r >= 1 && rw == 0; --r) {
+              const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
+              if (wv * kW >= nb && wv * kW - nb < kW && kb * wv * kW <= kNarrowBFloats &&
+                  (r + wv) * MR * kNV < (MR + kNV) * r * wv) {
+                rw = r;
+                wn = wv * kW;
+              }
+            }
+            if (rw != 0) {
+              const float* bsrc = bblk;
+              std::ptrdiff_t brs = g.b_rs;
+              if (!(b_inplace && nb == wn)) {  // one zero-padded panel wn wide
+                gemm_pack_b(wb, bblk, g.b_rs, g.b_cs, kb, nb, wn);
+                bsrc = wb;
+                brs = static_cast<std::ptrdiff_t>(wn);
+              }
+              GemmTileStore st = tile_store(nb, mode);
+              for (std::size_t ir = 0; ir < mb; ir += rw) {
+                const std::size_t r = mb - ir < rw ? mb - ir : rw;
+                const float* ap = a_tile(ablk, ir);
+                float* ct = g.c + (ic + ir) * ldc + jc;
+                ukr_narrow_for(afmt, rw, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
+                if (last && epi.fn) epi(ct, ldc, ic + ir, jc, r, nb);
+              }
+              continue;
             }
           }
-          if (rw != 0) {
-            const float* bsrc = bblk;
-            std::ptrdiff_t brs = g.b_rs;
-            if (!(b_inplace && nb == wn)) {  // one zero-padded panel wn wide
-              gemm_pack_b(wb, bblk, g.b_rs, g.b_cs, kb, nb, wn);
-              bsrc = wb;
-              brs = static_cast<std::ptrdiff_t>(wn);
-            }
-            GemmTileStore st = tile_store(nb, mode);
-            for (std::size_t ir = 0; ir < mb; ir += rw) {
-              const std::size_t r = mb - ir < rw ? mb - ir : rw;
-              const float* ap = a_tile(ablk, ir);
-              float* ct = g.c + (ic + ir) * ldc + jc;
-              ukr_narrow_for(afmt, rw, r)(kb, ap, a_rt, bsrc, brs, ct, ldc, &st);
-              if (last && epi.fn) epi(ct, ldc, ic + ir, jc, r, nb);
+          // Few row tiles over packed B: each panel is packed just before its tiles use it
+          // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
+          // into L2 as they compute, so that reading B from memory overlaps the arithmetic
+          // instead of preceding it (a whole packed block would cost a memory-bound pass first).
+          if (n_inplace == 0 && mb > MR && mb <= kFewRows && g.k * nb > kFewRowsMinB &&
+              (g.b_cs == 1 || g.b_rs == 1)) {
+            GemmTileStore st = tile_store(NR, mode);
+            // Panels go in groups of G, packed and prefetched together: with AVX2's 16-float
+            // panels a row of the group is two cache lines instead of one, so a 4 KB-multiple row
+            // stride (every row a different page) costs half the misses per byte.
+            const bool rows = g.b_cs == 1;
+            const std::size_t G = rows && !fuse_pack && NR * sizeof(float) == 64 ? kPanelGroup : 1;
+            const std::size_t GW = G * NR;
+            // The next group's source as a walk of units of NR floats, runs of `run` units `step`
+            // apart, each run `outer` after the last: its kb rows G units each (B row-major), or
+            // its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major);
+            // spread over the G x tiles kernel calls of this group.
+            const std::size_t units = rows ? G * kb : NR * ((kb + NR - 1) / NR);
+            const std::size_t run = rows ? G : NR;
+            const std::ptrdiff_t step = rows ? static_cast<std::ptrdiff_t>(NR) : g.b_cs;
+            const std::ptrdiff_t outer = rows ? g.b_rs : static_cast<std::ptrdiff_t>(NR);
+            const std::size_t tiles = (mb + MR - 1) / MR;
+            const std::size_t per_call = (units + G * tiles - 1) / (G * tiles);
+            st.pf_every = kb / per_call > 0 ? kb / per_call : 1;
+            st.pf_rs = step;
+            st.pf_wrap = run;
+            st.pf_jump = outer - static_cast<std::ptrdiff_t>(run - 1) * step;
+            for (std::size_t jr = 0; jr < nb; jr += GW) {
+              const std::size_t gw = nb - jr < GW ? nb - jr : GW;
+              // A whole panel packed by its first row tile (fuse_pack above; G = 1 then).
+              const bool fused = fuse_pack && gw == NR && rows_at(0) == MR;
+              if (!fused)
+                gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs,
+                            kb, gw, NR);
+              const float* next = nullptr;
+              if (jr + GW < nb) next = bblk + static_cast<std::ptrdiff_t>(jr + GW) * g.b_cs;
+              else if (jc + NC < je)
+                next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
+                       static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
+              // The first group of the next k block, where that block is as long as this one
+              // (the walk covers kb rows; a shorter last block would take it past B's end).
+              else if (pc + 2 * kb <= g.k)
+                next = g.b + static_cast<std::ptrdiff_t>(pc + kb) * g.b_rs +
+                       static_cast<std::ptrdiff_t>(js) * g.b_cs;
+              std::size_t call = 0;
+              for (std::size_t j = jr; j < jr + gw; j += NR) {
+                const std::size_t w = nb - j < NR ? nb - j : NR;
+                const float* const panel = wb + (j - jr) * kb;
+                st.ncols = w;
+                for (std::size_t ir = 0, r = 0; ir < mb; ir += r, ++call) {
+                  r = rows_at(ir);
+                  const float* ap = a_tile(ablk, ir);
+                  float* ct = g.c + (ic + ir) * ldc + jc + j;
+                  // Call c prefetches units [c*per_call, (c+1)*per_call), one every pf_every
+                  // steps.
+                  const std::size_t u0 = call * per_call;
+                  st.pf = nullptr;
+                  if (next && u0 < units) {
+                    st.pf = next + static_cast<std::ptrdiff_t>(u0 / run) * outer +
+                            static_cast<std::ptrdiff_t>(u0 % run) * step;
+                    st.pf_left = run - u0 % run;
+                  }
+                  if (fused && ir == 0) {
+                    st.pack = wb;
+                    ukr_pack_for(afmt, st.pf != nullptr)(kb, ap, a_rt, bblk + j, g.b_rs, ct, ldc,
+                                                         &st);
+                  } else {
+                    const GemmUkrFn uk =
+                        packed_ukr(st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r), r, w);
+                    uk(kb, ap, a_rt, panel, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+                  }
+                  if (last && epi.fn) epi(ct, ldc, ic + ir, jc + j, r, w);
+                }
+              }
             }
             continue;
           }
-        }
-        // Few row tiles over packed B: each panel is packed just before its tiles use it
-        // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
-        // into L2 as they compute, so that reading B from memory overlaps the arithmetic
-        // instead of preceding it (a whole packed block would cost a memory-bound pass first).
-        if (n_inplace == 0 && mb > MR && mb <= kFewRows && g.k * nb > kFewRowsMinB &&
-            (g.b_cs == 1 || g.b_rs == 1)) {
-          GemmTileStore st = tile_store(NR, mode);
-          // Panels go in groups of G, packed and prefetched together: with AVX2's 16-float
-          // panels a row of the group is two cache lines instead of one, so a 4 KB-multiple row
-          // stride (every row a different page) costs half the misses per byte.
-          const bool rows = g.b_cs == 1;
-          const std::size_t G = rows && !fuse_pack && NR * sizeof(float) == 64 ? kPanelGroup : 1;
-          const std::size_t GW = G * NR;
-          // The next group's source as a walk of units of NR floats, runs of `run` units `step`
-          // apart, each run `outer` after the last: its kb rows G units each (B row-major), or
-          // its NR columns chunk by chunk (B transposed: columns contiguous, chunk-major);
-          // spread over the G x tiles kernel calls of this group.
-          const std::size_t units = rows ? G * kb : NR * ((kb + NR - 1) / NR);
-          const std::size_t run = rows ? G : NR;
-          const std::ptrdiff_t step = rows ? static_cast<std::ptrdiff_t>(NR) : g.b_cs;
-          const std::ptrdiff_t outer = rows ? g.b_rs : static_cast<std::ptrdiff_t>(NR);
-          const std::size_t tiles = (mb + MR - 1) / MR;
-          const std::size_t per_call = (units + G * tiles - 1) / (G * tiles);
-          st.pf_every = kb / per_call > 0 ? kb / per_call : 1;
-          st.pf_rs = step;
-          st.pf_wrap = run;
-          st.pf_jump = outer - static_cast<std::ptrdiff_t>(run - 1) * step;
-          for (std::size_t jr = 0; jr < nb; jr += GW) {
-            const std::size_t gw = nb - jr < GW ? nb - jr : GW;
-            // A whole panel packed by its first row tile (fuse_pack above; G = 1 then).
-            const bool fused = fuse_pack && gw == NR && rows_at(0) == MR;
-            if (!fused)
-              gemm_pack_b(wb, bblk + static_cast<std::ptrdiff_t>(jr) * g.b_cs, g.b_rs, g.b_cs,
-                          kb, gw, NR);
-            const float* next = nullptr;
-            if (jr + GW < nb) next = bblk + static_cast<std::ptrdiff_t>(jr + GW) * g.b_cs;
-            else if (jc + NC < n1)
-              next = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
-                     static_cast<std::ptrdiff_t>(jc + NC) * g.b_cs;
-            // The first group of the next k block, where that block is as long as this one
-            // (the walk covers kb rows; a shorter last block would take it past B's end).
-            else if (pc + 2 * kb <= g.k)
-              next = g.b + static_cast<std::ptrdiff_t>(pc + kb) * g.b_rs +
-                     static_cast<std::ptrdiff_t>(n0) * g.b_cs;
-            std::size_t call = 0;
-            for (std::size_t j = jr; j < jr + gw; j += NR) {
-              const std::size_t w = nb - j < NR ? nb - j : NR;
-              const float* const panel = wb + (j - jr) * kb;
+          // Row-major B that is packed: its whole panels packed by the first row tile where
+          // fuse_pack (above), the rest here.
+          const std::size_t n_fused =
+              n_inplace == 0 && fuse_pack && rows_at(0) == MR ? nb / NR * NR : 0;
+          const std::size_t n_ready = n_inplace + n_fused;
+          if (n_ready < nb)
+            gemm_pack_b(wb + n_ready * kb, bblk + static_cast<std::ptrdiff_t>(n_ready) * g.b_cs,
+                        g.b_rs, g.b_cs, kb, nb - n_ready, NR);
+          // Few row tiles over B read in place: column panel outer, row tiles inner, so that
+          // each panel of B comes from memory once and the next tiles find it in L1/L2.
+          // Where a tile's rows can start on any row of A (A in place, or packed [i][p]), the
+          // rows are shared evenly among ceil(mb / tall mr) tiles (the tallest tile the register
+          // file holds: AVX-512 14 x 32, Intel Xeon 13 x 500 x 500 0.84x -> 0.91x of dnnl_sgemm,
+          // 14 x 1000 x 1000 0.93x -> 1.14x), e.g. 13 rows on AVX2 as 5 + 4 + 4;
+          // 12 + 1 rows ran at 0.88x of dnnl_sgemm on Zen 3 (13 x 500 x 500), the last row's
+          // wide tile streaming all of B again. Packed [p][i] panels follow the block's tiles.
+          if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
+            GemmTileStore st = tile_store(NR, mode);
+            const bool even = afmt != kApi;
+            constexpr std::size_t TMR = static_cast<std::size_t>(kTallMR);
+            const std::size_t tiles = even ? (mb + TMR - 1) / TMR : (mb + MR - 1) / MR;
+            std::size_t rows[kFewTilesInPlace];
+            GemmUkrFn uks[kFewTilesInPlace];
+            for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
+              rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : rows_at(ir);
+              uks[t] = ukr_tall_for(afmt, rows[t]);
+            }
+            for (std::size_t jr = 0; jr < nb; jr += NR) {
+              const std::size_t w = nb - jr < NR ? nb - jr : NR;
               st.ncols = w;
-              for (std::size_t ir = 0, r = 0; ir < mb; ir += r, ++call) {
-                r = rows_at(ir);
+              for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
+                const std::size_t r = rows[t];
                 const float* ap = a_tile(ablk, ir);
-                float* ct = g.c + (ic + ir) * ldc + jc + j;
-                // Call c prefetches units [c*per_call, (c+1)*per_call), one every pf_every
-                // steps.
-                const std::size_t u0 = call * per_call;
-                st.pf = nullptr;
-                if (next && u0 < units) {
-                  st.pf = next + static_cast<std::ptrdiff_t>(u0 / run) * outer +
-                          static_cast<std::ptrdiff_t>(u0 % run) * step;
-                  st.pf_left = run - u0 % run;
-                }
-                if (fused && ir == 0) {
-                  st.pack = wb;
-                  ukr_pack_for(afmt, st.pf != nullptr)(kb, ap, a_rt, bblk + j, g.b_rs, ct, ldc,
-                                                       &st);
-                } else {
-                  const GemmUkrFn uk =
-                      packed_ukr(st.pf ? ukr_pf_for(afmt, r) : ukr_for(afmt, false, r), r, w);
-                  uk(kb, ap, a_rt, panel, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
-                }
-                if (last && epi.fn) epi(ct, ldc, ic + ir, jc + j, r, w);
+                float* ct = g.c + (ic + ir) * ldc + jc + jr;
+                if (jr < n_inplace) uks[t](kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+                else
+                  packed_ukr(uks[t], r, w)(kb, ap, a_rt, wb + jr * kb,
+                                           static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+                if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
               }
             }
+            continue;
           }
-          continue;
-        }
-        // Row-major B that is packed: its whole panels packed by the first row tile where
-        // fuse_pack (above), the rest here.
-        const std::size_t n_fused =
-            n_inplace == 0 && fuse_pack && rows_at(0) == MR ? nb / NR * NR : 0;
-        const std::size_t n_ready = n_inplace + n_fused;
-        if (n_ready < nb)
-          gemm_pack_b(wb + n_ready * kb, bblk + static_cast<std::ptrdiff_t>(n_ready) * g.b_cs,
-                      g.b_rs, g.b_cs, kb, nb - n_ready, NR);
-        // Few row tiles over B read in place: column panel outer, row tiles inner, so that
-        // each panel of B comes from memory once and the next tiles find it in L1/L2.
-        // Where a tile's rows can start on any row of A (A in place, or packed [i][p]), the
-        // rows are shared evenly among ceil(mb / tall mr) tiles (the tallest tile the register
-        // file holds: AVX-512 14 x 32, Intel Xeon 13 x 500 x 500 0.84x -> 0.91x of dnnl_sgemm,
-        // 14 x 1000 x 1000 0.93x -> 1.14x), e.g. 13 rows on AVX2 as 5 + 4 + 4;
-        // 12 + 1 rows ran at 0.88x of dnnl_sgemm on Zen 3 (13 x 500 x 500), the last row's
-        // wide tile streaming all of B again. Packed [p][i] panels follow the block's tiles.
-        if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
-          GemmTileStore st = tile_store(NR, mode);
-          const bool even = afmt != kApi;
-          constexpr std::size_t TMR = static_cast<std::size_t>(kTallMR);
-          const std::size_t tiles = even ? (mb + TMR - 1) / TMR : (mb + MR - 1) / MR;
-          std::size_t rows[kFewTilesInPlace];
-          GemmUkrFn uks[kFewTilesInPlace];
-          for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
-            rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : rows_at(ir);
-            uks[t] = ukr_tall_for(afmt, rows[t]);
-          }
-          for (std::size_t jr = 0; jr < nb; jr += NR) {
-            const std::size_t w = nb - jr < NR ? nb - jr : NR;
-            st.ncols = w;
-            for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
-              const std::size_t r = rows[t];
-              const float* ap = a_tile(ablk, ir);
-              float* ct = g.c + (ic + ir) * ldc + jc + jr;
-              if (jr < n_inplace) uks[t](kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-              else
-                packed_ukr(uks[t], r, w)(kb, ap, a_rt, wb + jr * kb,
-                                         static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
-              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
+          // A last column panel of one vector runs on one-vector tiles: mr x 1 vector has too
+          // few chains on AVX2 (6), so there two row tiles take it together (12 x 8), where their
+          // rows lie at one stride (A in place or packed [i][p]): 1000 x 40 x 100 and 100^3.
+          const GemmUkrFn uk_pair = ukr_v1_pair_for(afmt);
+          bool pair_done = false;  // the previous row tile also computed this tile's last panel
+          for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
+            r = rows_at(ir);
+            const bool pair_here = uk_pair && !pair_done && r == MR && ir + MR < mb &&
+                                   rows_at(ir + MR) == MR;
+            const bool skip_v1 = pair_done;
+            pair_done = pair_here;
+            const GemmUkrFn uk = ukr_for(afmt, false, r);
+            const float* ap = a_tile(ablk, ir);
+            float* crow = g.c + (ic + ir) * ldc;
+            GemmTileStore st = tile_store(NR, mode);
+            std::size_t jr = 0;
+            // Few rows and B in place: wide tiles over long runs of each row of B.
+            const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
+            if (b_inplace && wv > static_cast<std::size_t>(kNV)) {
+              const GemmUkrFn ukw = ukr_for(afmt, true, r);
+              const std::size_t wn = wv * kW;
+              st.ncols = wn;
+              for (; jr + wn <= n_inplace; jr += wn) {
+                float* ct = crow + jc + jr;
+                ukw(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+                if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, wn);
+              }
             }
-          }
-          continue;
-        }
-        // A last column panel of one vector runs on one-vector tiles: mr x 1 vector has too
-        // few chains on AVX2 (6), so there two row tiles take it together (12 x 8), where their
-        // rows lie at one stride (A in place or packed [i][p]): 1000 x 40 x 100 and 100^3.
-        const GemmUkrFn uk_pair = ukr_v1_pair_for(afmt);
-        bool pair_done = false;  // the previous row tile also computed this tile's last panel
-        for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
-          r = rows_at(ir);
-          const bool pair_here = uk_pair && !pair_done && r == MR && ir + MR < mb &&
-                                 rows_at(ir + MR) == MR;
-          const bool skip_v1 = pair_done;
-          pair_done = pair_here;
-          const GemmUkrFn uk = ukr_for(afmt, false, r);
-          const float* ap = a_tile(ablk, ir);
-          float* crow = g.c + (ic + ir) * ldc;
-          GemmTileStore st = tile_store(NR, mode);
-          std::size_t jr = 0;
-          // Few rows and B in place: wide tiles over long runs of each row of B.
-          const std::size_t wv = static_cast<std::size_t>(wide_v(static_cast<int>(r)));
-          if (b_inplace && wv > static_cast<std::size_t>(kNV)) {
-            const GemmUkrFn ukw = ukr_for(afmt, true, r);
-            const std::size_t wn = wv * kW;
-            st.ncols = wn;
-            for (; jr + wn <= n_inplace; jr += wn) {
+            for (; jr < nb; jr += NR) {
+              const std::size_t w = nb - jr < NR ? nb - jr : NR;
+              st.ncols = w;
               float* ct = crow + jc + jr;
-              ukw(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, wn);
+              std::size_t rows = r;
+              if (jr < n_inplace) {
+                uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+              } else if (ir == 0 && jr < n_fused) {
+                st.pack = wb + jr * kb;
+                ukr_pack_for(afmt, false)(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
+              } else if (w <= kW && (pair_here || skip_v1)) {
+                if (skip_v1) continue;
+                rows = 2 * MR;
+                uk_pair(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+              } else {
+                packed_ukr(uk, r, w)(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR),
+                                     ct, ldc, &st);
+              }
+              if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, rows, w);
             }
-          }
-          for (; jr < nb; jr += NR) {
-            const std::size_t w = nb - jr < NR ? nb - jr : NR;
-            st.ncols = w;
-            float* ct = crow + jc + jr;
-            std::size_t rows = r;
-            if (jr < n_inplace) {
-              uk(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-            } else if (ir == 0 && jr < n_fused) {
-              st.pack = wb + jr * kb;
-              ukr_pack_for(afmt, false)(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-            } else if (w <= kW && (pair_here || skip_v1)) {
-              if (skip_v1) continue;
-              rows = 2 * MR;
-              uk_pair(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
-            } else {
-              packed_ukr(uk, r, w)(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR),
-                                   ct, ldc, &st);
-            }
-            if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, rows, w);
           }
         }
       }

@@ -89,6 +89,8 @@ struct GemmArgs {
                           // a power of two from 1024 to 16384, a multiple of every kW)
   std::size_t wide_chunk; // columns of C per pass of the one-row path (its partial sums in L2;
                           // a power of two from row_chunk to kGemmMaxRowChunk)
+  std::size_t l2_floats;  // the L2 cache per core in floats (0: not known), for the block
+                          // loop's slabs of C
 };
 
 /// Floats of the workspace a tile's accumulators go through on the way to an edge store (up to

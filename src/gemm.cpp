@@ -127,6 +127,19 @@ std::size_t two_row_chunk() {
   return chunk;
 }
 
+/// The L2 cache per core in floats (0 where the size is not known): the block loop's slabs of C
+/// (kernels/gemm_driver.hpp).
+std::size_t l2_floats() {
+  static const std::size_t f = [] {
+    long l2 = 0;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return l2 <= 0 ? std::size_t{0} : static_cast<std::size_t>(l2) / sizeof(float);
+  }();
+  return f;
+}
+
 /// Columns per pass of the one-row path: the power of two whose partial sums take at most an
 /// eighth of the L2 cache (32768 floats in a 2 MB L2, 16384 in 1 MB), from two_row_chunk() to
 /// kGemmMaxRowChunk. One row's partial sums outgrow the L1 there; what that costs (a load and
@@ -134,13 +147,8 @@ std::size_t two_row_chunk() {
 /// buy when W comes from memory: Intel Xeon, 1 x 10000-65536 x 256-4096 NN against the L1
 /// chunk, see kernels/gemm_driver.hpp.
 std::size_t one_row_chunk() {
-  static const std::size_t chunk = [] {
-    long l2 = 0;
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-    return pow2_floats(l2 / 8, two_row_chunk(), kernels::kGemmMaxRowChunk);
-  }();
+  static const std::size_t chunk = pow2_floats(static_cast<long>(l2_floats() * sizeof(float) / 8),
+                                               two_row_chunk(), kernels::kGemmMaxRowChunk);
   return chunk;
 }
 
@@ -383,6 +391,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   g.nc = static_cast<std::size_t>(bk.nc);
   g.row_chunk = two_row_chunk();
   g.wide_chunk = one_row_chunk();
+  g.l2_floats = l2_floats();
   // A C of 64 MB or more (beyond a typical L3) written by one k block with beta = 0 and no
   // epilogue is streamed past the caches: each tile is written once, and a normal store would
   // first read its lines. AVX-512 only, where a vector is a whole cache line (Zen 5: 4096^2

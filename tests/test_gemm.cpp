@@ -299,6 +299,30 @@ TEST_P(Gemm, TallAInPlace) {
     }
 }
 
+// A block of a few hundred rows with A read in place and several k blocks goes in slabs of C's
+// columns, every k block of a slab before the next slab (on a 1-2 MB L2: 320-640 columns at 200
+// rows, so 700 columns end in a partial slab): B as it is and transposed, beta = 0 with NaN in
+// C and beta = 2, with the epilogue, which must run once per element, after the last k block.
+TEST_P(Gemm, SlabsOfC) {
+  struct S { std::size_t m, n, k; Trans tb; float beta; };
+  const S shapes[] = {{200, 700, 520, Trans::none, 0.0f},
+                      {200, 700, 520, Trans::transpose, 2.0f},
+                      {250, 1100, 300, Trans::none, 2.0f}};
+  for (const S& s : shapes) {
+    Problem p;
+    p.m = s.m;
+    p.n = s.n;
+    p.k = s.k;
+    p.tb = s.tb;
+    p.pad_c = 5;
+    p.beta = s.beta;
+    p.nan_c = s.beta == 0.0f;
+    p.ep = GemmEpilogue(kWithBias, Activation::elu);
+    const Data d = make_data(p);
+    if (!check_result(p, d, run_gemm(p, d))) return;
+  }
+}
+
 // The same loop over a row-major B whose row stride is a 4 KB multiple (2048 floats): its rows
 // fall on few cache sets, so no tile packs B while reading it; the panels are packed (and the
 // next ones prefetched) in groups of two where a panel row is one cache line (AVX2), down to a
@@ -728,6 +752,9 @@ TEST(GemmThreads, IdenticalBits) {
                       // 350 rows: A read in place on one thread, packed by each of two where
                       // they split the rows (175 each: the few-rows loop).
                       {350, 300, 520, Trans::none, Trans::none, MatLayout::row_major},
+                      // 256 rows in slabs of C's columns (the block loop): other slabs on
+                      // each of two threads where they split the columns.
+                      {256, 1100, 600, Trans::none, Trans::transpose, MatLayout::row_major},
                       {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
