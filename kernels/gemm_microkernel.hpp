@@ -15,6 +15,18 @@
 // Every path (full tile, edge tile, any R) evaluates the same formula per element, so the result
 // does not depend on how C is cut into tiles or across threads.
 
+/// k steps per pass of a tile's k loop (GCC unrolls it). AVX2: 4. Intel Xeon, 1 thread, two
+/// builds alternating, against 2 (the other ISAs' count): 2048^3 +2-5%, 1024^3 +1-4%, 256^3
+/// +4%, 1024 x 1024 x 256 TN +3-4%, 1024 x 4096 x 32 TN +2-6%, 4096 x 64 x 64 +2%; 8 steps
+/// gained the same; 20 shapes (the README's) +2.4% geo mean on 1 thread (none below -0.6%),
+/// +1.6% on 2. With AVX-512's 12 x 32 tile 4 steps was within the noise (-2% to +2.8%, +0.3%
+/// geo mean over the same 20 shapes and again over 10).
+#if defined(SIMDGRAD_ISA_AVX2)
+constexpr int kKUnroll = 4;
+#else
+constexpr int kKUnroll = 2;
+#endif
+
 /// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
 constexpr std::size_t kMinChains = 8;
 
@@ -144,7 +156,7 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // The k loop in two versions, with and without the prefetch of B: a test inside the loop cost
   // a register and a compare per step.
   auto k_loop = [&](auto pfb_tag, std::size_t steps) {
-#pragma GCC unroll 2
+#pragma GCC unroll kKUnroll
     for (std::size_t p = 0; p < steps; ++p) {
       if constexpr (decltype(pfb_tag)::value) {
 #pragma GCC unroll 16
