@@ -368,19 +368,18 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       return mb - ir < MR ? mb - ir : MR;
     };
     // Columns of C per slab: every k block of one slab of C, then the next slab. A block of up
-    // to 512 rows (on a 2 MB L2) with A read in place and several k blocks goes in slabs whose
-    // C takes a quarter of the L2 (at least 256 columns), so that C stays in L2 from one k
-    // block to the next instead of coming from L3 per tile, and each k block packs a quarter
-    // as much B; A is then read once per slab, so only while all of the block's A (every k
-    // step) fits the L2. The order of an element's k blocks is unchanged. Intel Xeon, one
-    // process alternating with and without: 1 thread AVX-512 200-512 x 512-4096 x 512-2048 NN
-    // -1.6% to +3.7%, NT +4-9% (256 x 1024 x 1024 NT +8.6%), AVX2 -0.7% to +6.6%, NT +2.5-6.4%;
-    // 2 threads (1024^3 too: its 512-row blocks) -1.3% to +7% (AVX-512) and +10% (AVX2).
-    // Beyond 512 rows, blocks of 512 rows in slabs (B packed once per such block) lost 3-8%
-    // at 1024^3 to 4096 x 1024 x 1024, and a fixed 256 columns at 256 x 4096 x 4096 (A of 4 MB
-    // read 16 times) 2% with AVX-512 and 5-7% with AVX2.
+    // to 512 rows (on a 2 MB L2) with A read in place, B stored transposed and several k blocks
+    // goes in slabs whose C takes a quarter of the L2 (at least 256 columns): each k block then
+    // packs the transposed B of one slab (256-512 of its rows, 1 KB of each) instead of 1024 rows
+    // 4 KB apart on few L2 sets, and C stays in L2 from one k block to the next. A is read once
+    // per slab, so only while the block's whole A (all of k) fits the L2. An element's k blocks
+    // still go in order (the same bits). Intel Xeon, two builds alternating, 1 thread, every
+    // peer in turn: 256-512 x 1024-2048 x 1024 NT +1% to +4.7% with AVX-512 and +2.3% to +4.4%
+    // with AVX2. Row-major B lost with slabs (NN -0.4% to -2.7%, 512^3 -2.7% with AVX-512),
+    // although a one-process A/B had put them at +1-6%; blocks of 512 rows in slabs for larger
+    // m (B packed again per block) lost 3-8% at 1024^3 to 4096 x 1024 x 1024.
     std::size_t slab = n1 - n0;
-    if (a_inplace && g.k > kstep && mb > kFewRows && mb * g.k <= g.l2_floats) {
+    if (a_inplace && g.b_rs == 1 && g.k > kstep && mb > kFewRows && mb * g.k <= g.l2_floats) {
       const std::size_t s = g.l2_floats / 4 / mb / NR * NR;
       if (s >= 256 && s < slab) slab = s;
     }
