@@ -112,16 +112,23 @@ std::size_t pow2_floats(long bytes, std::size_t from, std::size_t cap) {
   return c;
 }
 
+/// The size in bytes of the L1 data cache (level 1) or the L2 (level 2) from sysconf; 0 where it
+/// is not known.
+long cache_bytes(int level) {
+  long v = 0;
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+  v = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL2_CACHE_SIZE);
+#endif
+  return v > 0 ? v : 0;
+}
+
 /// Columns per pass of the two-row path (kernels/gemm_driver.hpp): the power of two whose
 /// partial sums take at most two thirds of the L1 data cache (8192 floats in 48 KB, 4096 in 32
 /// KB), from 1024 to 16384; 4096 where the size is not known. The chunking does not change any
 /// element's formula, only which columns share a pass.
 std::size_t two_row_chunk() {
   static const std::size_t chunk = [] {
-    long l1 = 0;
-#if defined(_SC_LEVEL1_DCACHE_SIZE)
-    l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-#endif
+    const long l1 = cache_bytes(1);
     return l1 <= 0 ? std::size_t{4096} : pow2_floats(l1 * 2 / 3, 1024, 16384);
   }();
   return chunk;
@@ -130,13 +137,7 @@ std::size_t two_row_chunk() {
 /// The L2 cache per core in floats (0 where the size is not known): the block loop's slabs of C
 /// (kernels/gemm_driver.hpp).
 std::size_t l2_floats() {
-  static const std::size_t f = [] {
-    long l2 = 0;
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-    return l2 <= 0 ? std::size_t{0} : static_cast<std::size_t>(l2) / sizeof(float);
-  }();
+  static const std::size_t f = static_cast<std::size_t>(cache_bytes(2)) / sizeof(float);
   return f;
 }
 
