@@ -148,8 +148,8 @@ std::size_t l2_floats() {
 /// buy when W comes from memory: Intel Xeon, 1 x 10000-65536 x 256-4096 NN against the L1
 /// chunk, see kernels/gemm_driver.hpp.
 std::size_t one_row_chunk() {
-  static const std::size_t chunk = pow2_floats(static_cast<long>(l2_floats() * sizeof(float) / 8),
-                                               two_row_chunk(), kernels::kGemmMaxRowChunk);
+  static const std::size_t chunk =
+      pow2_floats(cache_bytes(2) / 8, two_row_chunk(), kernels::kGemmMaxRowChunk);
   return chunk;
 }
 

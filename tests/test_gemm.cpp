@@ -309,16 +309,17 @@ TEST_P(Gemm, SlabsOfC) {
   const S small[] = {{200, 700, 300, 2.0f}};  // qemu and ASan runs: two k blocks, two slabs
   // One thread: two would split these rows into blocks of the few-rows loop.
   simdgrad::set_num_threads(1);
-  for (const S& s : sgtest::small_run() ? std::vector<S>(small, small + 1)
-                                        : std::vector<S>(full, full + 3)) {
+  const S* const shapes = sgtest::small_run() ? small : full;
+  const std::size_t count = sgtest::small_run() ? 1 : 3;
+  for (const S* s = shapes; s != shapes + count; ++s) {
     Problem p;
-    p.m = s.m;
-    p.n = s.n;
-    p.k = s.k;
+    p.m = s->m;
+    p.n = s->n;
+    p.k = s->k;
     p.tb = Trans::transpose;
     p.pad_c = 5;
-    p.beta = s.beta;
-    p.nan_c = s.beta == 0.0f;
+    p.beta = s->beta;
+    p.nan_c = s->beta == 0.0f;
     p.ep = GemmEpilogue(kWithBias, Activation::elu);
     const Data d = make_data(p);
     if (!check_result(p, d, run_gemm(p, d))) break;
