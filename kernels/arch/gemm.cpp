@@ -41,10 +41,21 @@ static_assert(kBlocking.nc % kBlocking.nr == 0, "nc must be a multiple of nr");
 enum : int { kApi = 0, kAip = 1, kAinplace = 2, kAinplaceT = 3 };
 constexpr int kAccBudget = kMR * kNV;
 // A multiple of kNV, so that wide tiles end on the narrow tiles' (and packed panels') grid.
-constexpr int wide_v(int r) {
+constexpr int wide_v_formula(int r) {
   const int v = (kAccBudget / r > 16 ? 16 : kAccBudget / r) / kNV * kNV;
   return v < kNV ? kNV : v;
 }
+// wide_v(r) for r = 1..kMR as a table: the driver asks for it with run-time r, once per row
+// count tried by the narrow-block search, and as a formula each ask was an integer division
+// (an idiv: 18% of gemm_block_impl's samples for one 6 x 64 x 64 tile, perf).
+struct GemmWideV {
+  int v[kMR + 1];
+  constexpr GemmWideV() : v() {
+    for (int r = 1; r <= kMR; ++r) v[r] = wide_v_formula(r);
+  }
+};
+constexpr GemmWideV kGemmWideV{};
+constexpr int wide_v(int r) { return kGemmWideV.v[r]; }
 template <int Fmt, int R>
 constexpr int ars_of() {
   return Fmt == kApi || Fmt == kAinplaceT ? 1 : Fmt == kAip ? static_cast<int>(kKC) : 0;
