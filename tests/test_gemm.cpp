@@ -376,6 +376,58 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
+// A stored transposed (the weight gradient X^T dY) with C's last columns less than a vector
+// (10 outputs, n = 100): column tiles, the rows in the vector lanes, for the tail (on AVX-512
+// and AVX2; the other ISAs keep one-vector tiles). Tails of 1 to 13 columns after 0 to 6
+// vectors; rows a multiple of a vector and not (a partial vector of rows, the tiles of 4, 2 and
+// 1 vectors after the tallest); one to three k blocks, with the beta and epilogue of each; A of
+// 1 MB or more (its tiles prefetch it). Both layouts against the reference; row-major also
+// the same bits as the same product with A stored untransposed (tiles over rows of A: the same
+// chain per element).
+TEST_P(Gemm, ColumnTilesTransposedA) {
+  struct S { std::size_t m, n, k; float beta; };
+  const S full[] = {{100, 100, 100, 2.0f}, {257, 10, 300, 0.0f},  {130, 4, 64, 1.0f},
+                    {64, 1, 520, -0.5f},  {48, 12, 40, 0.0f},    {33, 29, 70, 2.0f},
+                    {200, 18, 100, 1.0f}, {600, 20, 500, -0.5f}, {17, 3, 33, 0.0f},
+                    {160, 13, 90, 1.0f},  {383, 7, 260, 2.0f}};
+  const S small[] = {{257, 10, 300, 0.0f}, {33, 29, 70, 2.0f}, {130, 4, 64, 1.0f}};
+  const std::size_t count = sgtest::small_run() ? 3 : sizeof(full) / sizeof(full[0]);
+  const S* const shapes = sgtest::small_run() ? small : full;
+  simdgrad::set_num_threads(1);
+  for (const S* s = shapes; s != shapes + count; ++s)
+    for (MatLayout l : kLayouts) {
+      Problem p;
+      p.layout = l;
+      p.ta = Trans::transpose;
+      p.m = s->m;
+      p.n = s->n;
+      p.k = s->k;
+      p.pad_a = 3;
+      p.pad_c = 2;
+      p.alpha = -0.5f;
+      p.beta = s->beta;
+      p.nan_c = s->beta == 0.0f;
+      p.ep = GemmEpilogue(kWithBias, Activation::elu);
+      const Data d = make_data(p);
+      const auto c = run_gemm(p, d);
+      if (!check_result(p, d, c)) break;
+      // The same A stored untransposed (row-major: column-major C is the transposed product,
+      // whose few rows against B^T take the dot products, another order of the sums).
+      if (l != MatLayout::row_major) continue;
+      Problem q = p;
+      q.ta = Trans::none;
+      Data e = d;
+      e.a = std::vector<float>(q.outer(q.rows_a(), q.cols_a()) * q.lda(), kSentinel);
+      for (std::size_t i = 0; i < p.m; ++i)
+        for (std::size_t t = 0; t < p.k; ++t)
+          e.a[sgref::stored_index(l, i, t, q.lda())] = d.a[sgref::stored_index(l, t, i, p.lda())];
+      const auto cq = run_gemm(q, e);
+      for (std::size_t i = 0; i < c.size(); ++i)
+        ASSERT_TRUE(sgtest::same_bits(c[i], cq[i])) << p.str() << " against untransposed A at " << i;
+    }
+  simdgrad::set_num_threads(0);
+}
+
 // The narrow-block tiles' last rows: a block of fewer rows than their tile height runs at
 // the same width (the wide tile of fewer rows is wider than the block, and B read in place
 // ends there: ASan sees a read past it). Widths of 2-6 vectors of the main tile, every row
@@ -760,7 +812,11 @@ TEST(GemmThreads, IdenticalBits) {
                       // each of two threads where they split the columns.
                       {256, sgtest::big(1100), 600, Trans::none, Trans::transpose,
                        MatLayout::row_major},
-                      {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major}};
+                      {64, 64, 600, Trans::transpose, Trans::none, MatLayout::row_major},
+                      // A transposed and 20 columns: column tiles for the last 4 (AVX-512) over
+                      // each thread's rows.
+                      {sgtest::big(600), 20, 500, Trans::transpose, Trans::none,
+                       MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
