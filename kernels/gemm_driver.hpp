@@ -390,6 +390,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   auto tile_store = [&](std::size_t ncols, int mode) {
     GemmTileStore st{ncols, g.alpha, g.beta, mode};
     st.stream = g.stream_c;
+    st.pf_a = g.prefetch_a;
     st.edge = we;
     return st;
   };
