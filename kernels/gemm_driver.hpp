@@ -276,6 +276,29 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   if (g.dot) {  // few rows, B transposed: dot products along k, each row of B streamed once
     const int mode = gemm_store_mode(g, 0);
     GemmTileStore st{0, g.alpha, g.beta, mode};
+    // Many rows and few columns (src/gemm.cpp: 8- and 16-float vectors only): tiles of kW x 1,
+    // kW/2 x 2 or kW/4 x 4 (one vector of sums), the last rows and columns of fewer.
+    if constexpr (kW >= 8) {
+      if (g.m > 4) {
+        constexpr int kW1 = static_cast<int>(kW), kW2 = kW1 / 2, kW4 = kW1 / 4;
+        const std::size_t nc = n1 - n0;
+        const GemmDotFn dot = nc == 1   ? &gemm_dot<kW1, 1>
+                              : nc == 2 ? &gemm_dot<kW2, 2>
+                                        : &gemm_dot<kW4, 4>;
+        const std::size_t J = nc == 1 ? 1 : nc == 2 ? 2 : 4, R = kW / J;
+        for (std::size_t i = m0; i < m1; i += R) {
+          const std::size_t r = m1 - i < R ? m1 - i : R;
+          for (std::size_t j = n0; j < n1; j += J) {
+            const std::size_t w = n1 - j < J ? n1 - j : J;
+            float* ct = g.c + i * ldc + j;
+            dot(g.k, g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs, g.a_rs,
+                g.b + static_cast<std::ptrdiff_t>(j) * g.b_cs, g.b_cs, r, w, ct, ldc, &st);
+            if (epi.fn) epi(ct, ldc, i, j, r, w);
+          }
+        }
+        return;
+      }
+    }
     for (std::size_t i = m0; i < m1; i += 4) {
       const std::size_t r = m1 - i < 4 ? m1 - i : 4;
       // kW columns for one row, kW / 2 for two, kW / 4 for four (one vector of sums per tile,

@@ -376,6 +376,39 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
+// Many rows against few columns of B stored column by column (y = W x with n = 1, X W^T with
+// few outputs): dot products along k in tiles of kW x 1, kW/2 x 2 and kW/4 x 4 on AVX-512 and
+// AVX2 (up to half a vector of columns from k = 128), tiles elsewhere. Rows that end in a part
+// of a dot tile, column counts that end in a part of one, k that ends in a part of a vector;
+// both layouts (column-major C is the transposed product: few rows, the other dot products).
+TEST_P(Gemm, DotFewColumns) {
+  struct S { std::size_t m, n, k; Trans tb; float beta; };
+  const Trans N = Trans::none, T = Trans::transpose;
+  const S full[] = {{37, 1, 100, N, 0.0f}, {100, 1, 700, T, 2.0f}, {53, 2, 300, T, 1.0f},
+                    {19, 3, 40, T, -0.5f}, {70, 4, 17, T, 0.0f},  {45, 5, 130, T, 2.0f},
+                    {33, 6, 257, T, 1.0f}, {129, 8, 200, T, 0.0f}, {300, 3, 1000, T, 2.0f}};
+  const S small[] = {{37, 1, 100, N, 0.0f}, {45, 5, 130, T, 2.0f}, {19, 3, 40, T, -0.5f}};
+  const std::size_t count = sgtest::small_run() ? 3 : sizeof(full) / sizeof(full[0]);
+  const S* const shapes = sgtest::small_run() ? small : full;
+  for (const S* s = shapes; s != shapes + count; ++s)
+    for (MatLayout l : kLayouts) {
+      Problem p;
+      p.layout = l;
+      p.tb = s->tb;
+      p.m = s->m;
+      p.n = s->n;
+      p.k = s->k;
+      p.pad_a = 1;
+      p.pad_c = 3;
+      p.alpha = 2.0f;
+      p.beta = s->beta;
+      p.nan_c = s->beta == 0.0f;
+      p.ep = GemmEpilogue(kWithBias, Activation::tanh);
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // A stored transposed (the weight gradient X^T dY) with C's last columns less than a vector
 // (10 outputs, n = 100): column tiles, the rows in the vector lanes, for the tail (on AVX-512
 // and AVX2; the other ISAs keep one-vector tiles). Tails of 1 to 13 columns after 0 to 6
@@ -403,6 +436,7 @@ TEST_P(Gemm, ColumnTilesTransposedA) {
       p.n = s->n;
       p.k = s->k;
       p.pad_a = 3;
+      p.pad_b = 1;  // B's columns not contiguous: the untransposed product takes no dot products
       p.pad_c = 2;
       p.alpha = -0.5f;
       p.beta = s->beta;
@@ -816,6 +850,11 @@ TEST(GemmThreads, IdenticalBits) {
                       // A transposed and 20 columns: column tiles for the last 4 (AVX-512) over
                       // each thread's rows.
                       {sgtest::big(600), 20, 500, Trans::transpose, Trans::none,
+                       MatLayout::row_major},
+                      // Few columns: dot products over each thread's rows (AVX2: a split at a
+                      // multiple of 6 rows, inside a dot tile of the one-thread run).
+                      {sgtest::big(2000), 1, 700, Trans::none, Trans::none, MatLayout::row_major},
+                      {sgtest::big(700), 3, 600, Trans::none, Trans::transpose,
                        MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
