@@ -286,13 +286,23 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                               : nc == 2 ? &gemm_dot<kW2, 2>
                                         : &gemm_dot<kW4, 4>;
         const std::size_t J = nc == 1 ? 1 : nc == 2 ? 2 : 4, R = kW / J;
+        const float* bt = g.b + static_cast<std::ptrdiff_t>(n0) * g.b_cs;
+        std::ptrdiff_t ldbt = g.b_cs;
+        if (g.dot_pack_b) {  // B row-major: its columns [n0, n1) as rows of the workspace
+          for (std::size_t p = 0; p < g.k; ++p) {
+            const float* br = bt + static_cast<std::ptrdiff_t>(p) * g.b_rs;
+            for (std::size_t j = 0; j < nc; ++j) ws[j * g.k + p] = br[j];
+          }
+          bt = ws;
+          ldbt = static_cast<std::ptrdiff_t>(g.k);
+        }
         for (std::size_t i = m0; i < m1; i += R) {
           const std::size_t r = m1 - i < R ? m1 - i : R;
           for (std::size_t j = n0; j < n1; j += J) {
             const std::size_t w = n1 - j < J ? n1 - j : J;
             float* ct = g.c + i * ldc + j;
             dot(g.k, g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs, g.a_rs,
-                g.b + static_cast<std::ptrdiff_t>(j) * g.b_cs, g.b_cs, r, w, ct, ldc, &st);
+                bt + static_cast<std::ptrdiff_t>(j - n0) * ldbt, ldbt, r, w, ct, ldc, &st);
             if (epi.fn) epi(ct, ldc, i, j, r, w);
           }
         }

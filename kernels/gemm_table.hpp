@@ -77,6 +77,7 @@ struct GemmArgs {
   int act;            // -1: none, else static_cast<int>(Activation)
   float act_alpha;
   bool dot;           // few rows, a_cs == 1, b_rs == 1: dot products along k (gemm_dot)
+  bool dot_pack_b;    // dot with B row-major (b_cs == 1): its columns copied to rows first
   bool unpacked_a;    // read A in place (needs a_cs == 1 or a_rs == 1)
   bool unpacked_a_tall;  // A row-major (a_cs == 1): read in place by a block of more than
                          // kGemmFewRows rows (the block-packing loop) whatever unpacked_a says

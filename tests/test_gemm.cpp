@@ -376,9 +376,9 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
-// Many rows against few columns of B stored column by column (y = W x with n = 1, X W^T with
-// few outputs): dot products along k in tiles of kW x 1, kW/2 x 2 and kW/4 x 4 on AVX-512 and
-// AVX2 (up to half a vector of columns from k = 128), tiles elsewhere. Rows that end in a part
+// Many rows against few columns of B (y = W x, X W^T with few outputs): dot products along k
+// in tiles of kW x 1, kW/2 x 2 and kW/4 x 4 on AVX-512 and AVX2 (up to half a vector of
+// columns from k = 128), the columns of a row-major B copied to rows first; tiles elsewhere. Rows that end in a part
 // of a dot tile, column counts that end in a part of one, k that ends in a part of a vector;
 // both layouts (column-major C is the transposed product: few rows, the other dot products).
 TEST_P(Gemm, DotFewColumns) {
@@ -386,9 +386,12 @@ TEST_P(Gemm, DotFewColumns) {
   const Trans N = Trans::none, T = Trans::transpose;
   const S full[] = {{37, 1, 100, N, 0.0f}, {100, 1, 700, T, 2.0f}, {53, 2, 300, T, 1.0f},
                     {19, 3, 40, T, -0.5f}, {70, 4, 17, T, 0.0f},  {45, 5, 130, T, 2.0f},
-                    {33, 6, 257, T, 1.0f}, {129, 8, 200, T, 0.0f}, {300, 3, 1000, T, 2.0f}};
-  const S small[] = {{37, 1, 100, N, 0.0f}, {45, 5, 130, T, 2.0f}, {19, 3, 40, T, -0.5f}};
-  const std::size_t count = sgtest::small_run() ? 3 : sizeof(full) / sizeof(full[0]);
+                    {33, 6, 257, T, 1.0f}, {129, 8, 200, T, 0.0f}, {300, 3, 1000, T, 2.0f},
+                    {53, 4, 300, N, 1.0f}, {45, 3, 130, N, 0.0f},  {129, 8, 200, N, 2.0f},
+                    {70, 2, 17, N, -0.5f}};
+  const S small[] = {{37, 1, 100, N, 0.0f}, {45, 5, 130, T, 2.0f}, {19, 3, 40, T, -0.5f},
+                     {53, 4, 300, N, 1.0f}};
+  const std::size_t count = sgtest::small_run() ? 4 : sizeof(full) / sizeof(full[0]);
   const S* const shapes = sgtest::small_run() ? small : full;
   for (const S* s = shapes; s != shapes + count; ++s)
     for (MatLayout l : kLayouts) {
@@ -415,8 +418,8 @@ TEST_P(Gemm, DotFewColumns) {
 // vectors; rows a multiple of a vector and not (a partial vector of rows, the tiles of 4, 2 and
 // 1 vectors after the tallest); one to three k blocks, with the beta and epilogue of each; A of
 // 1 MB or more (its tiles prefetch it). Both layouts against the reference; row-major also
-// the same bits as the same product with A stored untransposed (tiles over rows of A: the same
-// chain per element).
+// the same bits as the same columns of a product wide enough for whole vectors of columns (the
+// same chain per element).
 TEST_P(Gemm, ColumnTilesTransposedA) {
   struct S { std::size_t m, n, k; float beta; };
   const S full[] = {{100, 100, 100, 2.0f}, {257, 10, 300, 0.0f},  {130, 4, 64, 1.0f},
@@ -436,7 +439,7 @@ TEST_P(Gemm, ColumnTilesTransposedA) {
       p.n = s->n;
       p.k = s->k;
       p.pad_a = 3;
-      p.pad_b = 1;  // B's columns not contiguous: the untransposed product takes no dot products
+      p.pad_b = 1;
       p.pad_c = 2;
       p.alpha = -0.5f;
       p.beta = s->beta;
@@ -445,19 +448,28 @@ TEST_P(Gemm, ColumnTilesTransposedA) {
       const Data d = make_data(p);
       const auto c = run_gemm(p, d);
       if (!check_result(p, d, c)) break;
-      // The same A stored untransposed (row-major: column-major C is the transposed product,
-      // whose few rows against B^T take the dot products, another order of the sums).
+      // The same columns of a product whose B is widened with zeros to a multiple of 16
+      // columns (no column tiles there, whole vectors of columns): the same bits.
       if (l != MatLayout::row_major) continue;
       Problem q = p;
-      q.ta = Trans::none;
+      q.n = (p.n + 15) / 16 * 16;
+      q.pad_b = 0;
+      q.pad_c = 0;
+      q.nan_c = false;
       Data e = d;
-      e.a = std::vector<float>(q.outer(q.rows_a(), q.cols_a()) * q.lda(), kSentinel);
-      for (std::size_t i = 0; i < p.m; ++i)
-        for (std::size_t t = 0; t < p.k; ++t)
-          e.a[sgref::stored_index(l, i, t, q.lda())] = d.a[sgref::stored_index(l, t, i, p.lda())];
+      e.b.assign(q.k * q.n, 0.0f);
+      e.c0.assign(q.m * q.n, 0.0f);
+      e.bias.assign(q.n, 0.0f);
+      for (std::size_t j = 0; j < p.n; ++j) {
+        for (std::size_t t = 0; t < p.k; ++t) e.b[t * q.n + j] = d.b[t * p.ldb() + j];
+        for (std::size_t i = 0; i < p.m; ++i) e.c0[i * q.n + j] = d.c0[i * p.ldc() + j];
+        e.bias[j] = d.bias[j];
+      }
       const auto cq = run_gemm(q, e);
-      for (std::size_t i = 0; i < c.size(); ++i)
-        ASSERT_TRUE(sgtest::same_bits(c[i], cq[i])) << p.str() << " against untransposed A at " << i;
+      for (std::size_t i = 0; i < p.m; ++i)
+        for (std::size_t j = 0; j < p.n; ++j)
+          ASSERT_TRUE(sgtest::same_bits(c[i * p.ldc() + j], cq[i * q.n + j]))
+              << p.str() << " against the widened product at " << i << "," << j;
     }
   simdgrad::set_num_threads(0);
 }
