@@ -87,7 +87,7 @@ struct GemmArgs {
   std::size_t mc, nc; // cache blocks for this CPU (multiples of mr and nr); not in the formula
   bool stream_c;      // C written with non-temporal stores (one k block, beta = 0, no epilogue)
   bool prefetch_a;    // tiles over A stored transposed and read in place prefetch it (A of 1 MB
-                      // or more: GemmTileStore::pf_a)
+                      // or more, rows 2 KB or more apart: GemmTileStore::pf_a)
   std::size_t row_chunk;  // columns of C per pass of the two-row path (its partial sums in L1;
                           // a power of two from 1024 to 16384, a multiple of every kW)
   std::size_t wide_chunk; // columns of C per pass of the one-row path (its partial sums in L2;

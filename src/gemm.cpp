@@ -427,9 +427,11 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // stores: 2048^2 x 1 3.1 and 9.1 GFLOPS, 2048 x 4096 x 8 25 and 60; with C not cached the two
   // were within +-8% there (1 and 2 threads), while at 4096^2 streaming still wins cold (x 1 11.5
   // and 8.0, x 4 43 and 30) and is within 0.68-1.08x of normal stores with C memset first.
-  // The tiles over A stored transposed prefetch it where it is 1 MB or more (GemmTileStore::pf_a:
-  // an A that stays in the caches lost up to 5% with the prefetch, a larger one gained up to 24%).
-  g.prefetch_a = g.a_rs == 1 && g.a_cs != 1 &&
+  // The tiles over A stored transposed prefetch it where it is 1 MB or more and its rows lie
+  // 2 KB or more apart (GemmTileStore::pf_a: an A that stays in the caches lost up to 5% with
+  // the prefetch, a larger one gained up to 24%; 64 x 64 x 4096 TN, rows 256 bytes apart, -3%
+  // with AVX2).
+  g.prefetch_a = g.a_rs == 1 && g.a_cs >= 512 &&
                  static_cast<double>(g.m) * static_cast<double>(k) >= static_cast<double>(1 << 18);
   g.stream_c = line_pair_rows && k <= 8 && beta == 0.0f && act < 0 && !epilogue.bias &&
                static_cast<double>(g.m) * static_cast<double>(g.n) >=
