@@ -437,16 +437,18 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   constexpr int kGroups = R * J > static_cast<int>(kW) ? R : 1;
   constexpr int kPerGroup = R * J / kGroups;
   alignas(64) float sums[kGroups * kW];
+  vf total = splat(0.0f);  // one group: its sums kept in a register (lanes_from)
   for (int g = 0; g < kGroups; ++g) {
     vf rows[kW];
     for (int t = 0; t < static_cast<int>(kW); ++t)
       rows[t] = t < kPerGroup ? acc[(g * kPerGroup + t) / J][(g * kPerGroup + t) % J]
                               : splat(0.0f);
-    store(sums + g * kW, hsum_rows(rows));
+    if constexpr (kGroups == 1) total = hsum_rows(rows);
+    else store(sums + g * kW, hsum_rows(rows));
   }
   const vf va = splat(st->alpha), vb = splat(st->beta);
   for (std::size_t i = 0; i < nrows; ++i) {
-    const vf sum = load_partial(sums + i * J, ncols);
+    const vf sum = kGroups == 1 ? lanes_from(total, i * J) : load_partial(sums + i * J, ncols);
     float* cp = c + i * ldc;
     vf r;
     if (st->mode == kStoreAssign) r = va * sum;
