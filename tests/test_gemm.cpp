@@ -376,6 +376,23 @@ TEST_P(Gemm, TallNarrowC) {
     }
 }
 
+// A problem of layout l, transposes ta and tb, m x n x k, alpha and beta; C starts as NaN
+// where beta = 0 (which must not leak).
+Problem sized(MatLayout l, Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
+              float alpha, float beta) {
+  Problem p;
+  p.layout = l;
+  p.ta = ta;
+  p.tb = tb;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.alpha = alpha;
+  p.beta = beta;
+  p.nan_c = beta == 0.0f;
+  return p;
+}
+
 // Many rows against few columns of B (y = W x, X W^T with few outputs): dot products along k
 // in tiles of kW x 1, kW/2 x 2 and kW/4 x 4 on AVX-512 and AVX2 (up to half a vector of
 // columns from k = 128), the columns of a row-major B copied to rows first; tiles elsewhere. Rows that end in a part
@@ -395,17 +412,9 @@ TEST_P(Gemm, DotFewColumns) {
   const S* const shapes = sgtest::small_run() ? small : full;
   for (const S* s = shapes; s != shapes + count; ++s)
     for (MatLayout l : kLayouts) {
-      Problem p;
-      p.layout = l;
-      p.tb = s->tb;
-      p.m = s->m;
-      p.n = s->n;
-      p.k = s->k;
+      Problem p = sized(l, Trans::none, s->tb, s->m, s->n, s->k, 2.0f, s->beta);
       p.pad_a = 1;
       p.pad_c = 3;
-      p.alpha = 2.0f;
-      p.beta = s->beta;
-      p.nan_c = s->beta == 0.0f;
       p.ep = GemmEpilogue(kWithBias, Activation::tanh);
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
@@ -432,18 +441,10 @@ TEST_P(Gemm, ColumnTilesTransposedA) {
   simdgrad::set_num_threads(1);
   for (const S* s = shapes; s != shapes + count; ++s)
     for (MatLayout l : kLayouts) {
-      Problem p;
-      p.layout = l;
-      p.ta = Trans::transpose;
-      p.m = s->m;
-      p.n = s->n;
-      p.k = s->k;
+      Problem p = sized(l, Trans::transpose, Trans::none, s->m, s->n, s->k, -0.5f, s->beta);
       p.pad_a = 3;
       p.pad_b = 1;
       p.pad_c = 2;
-      p.alpha = -0.5f;
-      p.beta = s->beta;
-      p.nan_c = s->beta == 0.0f;
       p.ep = GemmEpilogue(kWithBias, Activation::elu);
       const Data d = make_data(p);
       const auto c = run_gemm(p, d);
