@@ -210,25 +210,20 @@ inline void gemm_cols_rows(std::size_t kb, const float* a, std::ptrdiff_t a_cs, 
                            std::ptrdiff_t b_rs, std::ptrdiff_t b_cs, std::size_t nrows, float* c,
                            std::size_t ldc, const GemmTileStore* st) {
   constexpr int V = gemm_cols_v(J);
-  constexpr std::size_t RW = static_cast<std::size_t>(V) * kW;
   std::size_t i = 0;
-  auto run = [&](auto v_tag, std::size_t rows) {
-    constexpr int VV = decltype(v_tag)::value;
-    constexpr std::size_t VW = static_cast<std::size_t>(VV) * kW;
-    constexpr bool kTail = VV < 0;
-    if constexpr (kTail) gemm_ukr_cols<1, J, true>(kb, a + i, a_cs, b, b_rs, b_cs, rows,
-                                                   c + i * ldc, ldc, st);
-    else gemm_ukr_cols<VV, J, false>(kb, a + i, a_cs, b, b_rs, b_cs, VW, c + i * ldc, ldc, st);
+  // Tile fn over rows [i, i + rows), then past them.
+  auto tile = [&](auto fn, std::size_t rows) {
+    fn(kb, a + i, a_cs, b, b_rs, b_cs, rows, c + i * ldc, ldc, st);
     i += rows;
   };
-  for (; i + RW <= nrows;) run(GemmIntTag<V>{}, RW);
+  while (i + V * kW <= nrows) tile(&gemm_ukr_cols<V, J, false>, V * kW);
   if constexpr (V > 4)
-    if (i + 4 * kW <= nrows) run(GemmIntTag<4>{}, 4 * kW);
+    if (i + 4 * kW <= nrows) tile(&gemm_ukr_cols<4, J, false>, 4 * kW);
   if constexpr (V > 2)
-    if (i + 2 * kW <= nrows) run(GemmIntTag<2>{}, 2 * kW);
+    if (i + 2 * kW <= nrows) tile(&gemm_ukr_cols<2, J, false>, 2 * kW);
   if constexpr (V > 1)
-    if (i + kW <= nrows) run(GemmIntTag<1>{}, kW);
-  if (i < nrows) run(GemmIntTag<-1>{}, nrows - i);
+    if (i + kW <= nrows) tile(&gemm_ukr_cols<1, J, false>, kW);
+  if (i < nrows) tile(&gemm_ukr_cols<1, J, true>, nrows - i);
 }
 
 /// gemm_cols_rows<jn> for a run-time 1 <= jn <= kColsMaxW.
@@ -276,52 +271,32 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   if (g.dot) {  // few rows, B transposed: dot products along k, each row of B streamed once
     const int mode = gemm_store_mode(g, 0);
     GemmTileStore st{0, g.alpha, g.beta, mode};
+    // The tile, R rows x J columns (one vector of sums, gemm_dot).
+    GemmDotFn dot = nullptr;
+    std::size_t R = 4, J = 1;
     // Many rows and few columns (src/gemm.cpp: 8- and 16-float vectors only): tiles of kW x 1,
-    // kW/2 x 2 or kW/4 x 4 (one vector of sums), the last rows and columns of fewer.
+    // kW/2 x 2 or kW/4 x 4, the last rows and columns of fewer.
     if constexpr (kW >= 8) {
       if (g.m > 4) {
         constexpr int kW1 = static_cast<int>(kW), kW2 = kW1 / 2, kW4 = kW1 / 4;
         const std::size_t nc = n1 - n0;
-        const GemmDotFn dot = nc == 1   ? &gemm_dot<kW1, 1>
-                              : nc == 2 ? &gemm_dot<kW2, 2>
-                                        : &gemm_dot<kW4, 4>;
-        const std::size_t J = nc == 1 ? 1 : nc == 2 ? 2 : 4, R = kW / J;
-        const float* bt = g.b + static_cast<std::ptrdiff_t>(n0) * g.b_cs;
-        std::ptrdiff_t ldbt = g.b_cs;
-        if (g.dot_pack_b) {  // B row-major: its columns [n0, n1) as rows of the workspace
-          for (std::size_t p = 0; p < g.k; ++p) {
-            const float* br = bt + static_cast<std::ptrdiff_t>(p) * g.b_rs;
-            for (std::size_t j = 0; j < nc; ++j) ws[j * g.k + p] = br[j];
-          }
-          bt = ws;
-          ldbt = static_cast<std::ptrdiff_t>(g.k);
-        }
-        for (std::size_t i = m0; i < m1; i += R) {
-          const std::size_t r = m1 - i < R ? m1 - i : R;
-          for (std::size_t j = n0; j < n1; j += J) {
-            const std::size_t w = n1 - j < J ? n1 - j : J;
-            float* ct = g.c + i * ldc + j;
-            dot(g.k, g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs, g.a_rs,
-                bt + static_cast<std::ptrdiff_t>(j - n0) * ldbt, ldbt, r, w, ct, ldc, &st);
-            if (epi.fn) epi(ct, ldc, i, j, r, w);
-          }
-        }
-        return;
+        dot = nc == 1 ? &gemm_dot<kW1, 1> : nc == 2 ? &gemm_dot<kW2, 2> : &gemm_dot<kW4, 4>;
+        J = nc == 1 ? 1 : nc == 2 ? 2 : 4;
+        R = kW / J;
       }
     }
-    for (std::size_t i = m0; i < m1; i += 4) {
-      const std::size_t r = m1 - i < 4 ? m1 - i : 4;
-      // kW columns for one row, kW / 2 for two, kW / 4 for four (one vector of sums per tile,
-      // gemm_dot), where the rows of B are short; over more than 512 steps of k at most 8 rows
-      // of A and B together (more streams than the prefetchers follow): Intel Xeon, AVX-512,
-      // 1 thread, 16 columns for one row against 8: 1 x 512-4096 x 64-256 +8-20%, 1 x 64-4096 x
-      // 1024-4096 -4% to -28%.
+    if (!dot) {  // at most 4 rows, all in one tile
+      // kW columns for one row, kW / 2 for two, kW / 4 for three or four, where the rows of B
+      // are short; over more than 512 steps of k at most 8 rows of A and B together (more
+      // streams than the prefetchers follow): Intel Xeon, AVX-512, 1 thread, 16 columns for one
+      // row against 8: 1 x 512-4096 x 64-256 +8-20%, 1 x 64-4096 x 1024-4096 -4% to -28%.
+      const std::size_t r = m1 - m0;
       const bool long_k = g.k > 512;
       constexpr int kJ1 = static_cast<int>(kW), kJ2 = kW >= 2 ? kJ1 / 2 : 1;
       constexpr int kJ4 = kW >= 4 ? kJ1 / 4 : 1;
       constexpr int kJ1L = kJ1 < 8 ? kJ1 : 8, kJ2L = kJ2 < 4 ? kJ2 : 4;
-      GemmDotFn dot = &gemm_dot<4, kJ4>;
       int cols = kJ4;
+      dot = &gemm_dot<4, kJ4>;
       if (r == 1) {
         dot = long_k ? &gemm_dot<1, kJ1L> : &gemm_dot<1, kJ1>;
         cols = long_k ? kJ1L : kJ1;
@@ -329,13 +304,25 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
         dot = long_k ? &gemm_dot<2, kJ2L> : &gemm_dot<2, kJ2>;
         cols = long_k ? kJ2L : kJ2;
       }
-      const std::size_t step = static_cast<std::size_t>(cols);
-      for (std::size_t j = n0; j < n1; j += step) {
-        const std::size_t w = n1 - j < step ? n1 - j : step;
+      J = static_cast<std::size_t>(cols);
+    }
+    const float* bt = g.b + static_cast<std::ptrdiff_t>(n0) * g.b_cs;
+    std::ptrdiff_t ldbt = g.b_cs;
+    if (g.dot_pack_b) {  // B row-major: its columns [n0, n1) as rows of the workspace
+      for (std::size_t p = 0; p < g.k; ++p) {
+        const float* br = bt + static_cast<std::ptrdiff_t>(p) * g.b_rs;
+        for (std::size_t j = 0; j < n1 - n0; ++j) ws[j * g.k + p] = br[j];
+      }
+      bt = ws;
+      ldbt = static_cast<std::ptrdiff_t>(g.k);
+    }
+    for (std::size_t i = m0; i < m1; i += R) {
+      const std::size_t r = m1 - i < R ? m1 - i : R;
+      for (std::size_t j = n0; j < n1; j += J) {
+        const std::size_t w = n1 - j < J ? n1 - j : J;
         float* ct = g.c + i * ldc + j;
-        const float* ap = g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs;
-        const float* bp = g.b + static_cast<std::ptrdiff_t>(j) * g.b_cs;
-        dot(g.k, ap, g.a_rs, bp, g.b_cs, r, w, ct, ldc, &st);
+        dot(g.k, g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs, g.a_rs,
+            bt + static_cast<std::ptrdiff_t>(j - n0) * ldbt, ldbt, r, w, ct, ldc, &st);
         if (epi.fn) epi(ct, ldc, i, j, r, w);
       }
     }

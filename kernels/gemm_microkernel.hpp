@@ -40,12 +40,6 @@ struct GemmBoolTag {
   static constexpr bool value = B;
 };
 
-/// A compile-time int passed to a generic lambda.
-template <int N>
-struct GemmIntTag {
-  static constexpr int value = N;
-};
-
 constexpr int kStoreAssign = 0;
 constexpr int kStoreAccumulate = 1;
 constexpr int kStoreScale = 2;
@@ -145,9 +139,9 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   constexpr std::ptrdiff_t kAhead = 16 / kRowLines < 2 ? 2 : 16 / kRowLines;
   const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW);
   // A stored transposed and read in place (the weight gradient X^T dY): each k step reads the
-  // tile's R elements of the next row of A, lda apart, and at 4 KB or more per row the hardware
-  // prefetchers do not follow (a new page every step). Where A is large (GemmArgs::prefetch_a)
-  // the tile prefetches that run kAheadA steps ahead. Intel Xeon, 1 thread, two builds
+  // tile's R elements of the next row of A, lda apart, which the hardware prefetchers follow
+  // poorly (at 4 KB or more a new page every step). Where A is large and its rows 2 KB or more
+  // apart (GemmArgs::prefetch_a) the tile prefetches that run kAheadA steps ahead. Intel Xeon, 1 thread, two builds
   // alternating: AVX-512 4096 x 16 x 256 TN +24%, 1000 x 20 x 1000 +19%, 512 x 64 x 512 +3%;
   // AVX2 4096 x 8 x 256 +22%, 2048 x 10 x 1024 +19%, 4096 x 16 x 256 +13%; on an A that stays
   // in the caches it cost up to 5% (100^3, 64 x 16 x 64, AVX2 1024 x 4096 x 32 TN -4%).

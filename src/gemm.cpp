@@ -396,16 +396,16 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // NT +27%. Wider C lost (AVX-512 n = 14-16 -23% to -31%).
   const std::size_t vec = static_cast<std::size_t>(bk.nr) / 2;  // kW where nr >= 16
   const bool dot_cols = bk.nr >= 16 && (g.n <= vec / 4 || (g.n <= vec / 2 && k >= 128));
-  g.dot = g.a_cs == 1 && g.b_rs == 1 && k >= 16 && (g.m <= 4 || dot_cols);
+  const bool a_rows = g.a_cs == 1 && k >= 16;
   // Those few columns of a row-major B are copied to rows first (n k floats, at most a block of
   // B's workspace), each thread its own: Intel Xeon, 1 thread, against the tiles, AVX-512 128 x
   // 4 x 128 NN 1.9x, 1024 x 2 x 1024 2.1x, 1024 x 8 x 512 +38%, 4096 x 4 x 64 +34%, 4096 x 8 x
   // 256 +11%; AVX2 1024 x 2 x 1024 1.8x, 1024 x 4 x 512 +26%, 128 x 4 x 128 +20%, 4096 x 4 x 64
   // and 100 x 4 x 100 within the noise.
-  g.dot_pack_b = !g.dot && g.m > 4 && g.a_cs == 1 && g.b_cs == 1 && k >= 16 && dot_cols &&
+  g.dot_pack_b = a_rows && g.m > 4 && dot_cols && g.b_rs != 1 && g.b_cs == 1 &&
                  static_cast<double>(g.n) * static_cast<double>(k) <=
                      static_cast<double>(bk.kc) * static_cast<double>(bk.nc);
-  g.dot = g.dot || g.dot_pack_b;
+  g.dot = (a_rows && g.b_rs == 1 && (g.m <= 4 || dot_cols)) || g.dot_pack_b;
 
   g.mc = static_cast<std::size_t>(bk.mc);
   g.nc = static_cast<std::size_t>(bk.nc);
