@@ -92,9 +92,17 @@ inline void gemm_pack_a_pi_block(float* __restrict dst, std::size_t kc, const fl
     const std::size_t pe = kb - p0 < kApiChunk ? kb : p0 + kApiChunk;
     for (std::size_t ir = 0, r = 0; ir < mb; ir += r) {
       r = rows_at(ir);
-      for (std::size_t p = p0; p < pe; ++p)
-        gemm_copy_run(dst + ir * kc + p * r,
-                      a + static_cast<std::ptrdiff_t>(ir) + static_cast<std::ptrdiff_t>(p) * cs, r);
+      const float* src = a + static_cast<std::ptrdiff_t>(ir);
+      float* d = dst + ir * kc;
+      std::size_t p = p0;
+      // A tile's run (r <= kW floats) as one whole vector where the block has kW rows from ir
+      // on: the lanes past r land on the next k step's slots of the same panel, which that step
+      // then overwrites (not after the panel's last step, whose next slots may be the next
+      // tile's). 12- and 6-float runs were two and three moves each.
+      if (r <= kW && ir + kW <= mb)
+        for (const std::size_t pv = pe < kb ? pe : kb - 1; p < pv; ++p)
+          store(d + p * r, load(src + static_cast<std::ptrdiff_t>(p) * cs));
+      for (; p < pe; ++p) gemm_copy_run(d + p * r, src + static_cast<std::ptrdiff_t>(p) * cs, r);
     }
   }
 }

@@ -516,6 +516,23 @@ TEST_P(Gemm, FewTallTiles) {
       }
 }
 
+// A stored transposed and packed (its rows 4 KB apart: lda = 1024) copies each k step's run of
+// a row tile as one whole vector where the block has a vector of rows from the tile on, its
+// extra lanes overwritten by the next step: a whole k block (k = 256, the panel filling its
+// slot up to the next tile's), k blocks of 200 (k = 600) and of 129, and row counts that end
+// in a short or shared last tile.
+TEST_P(Gemm, PackedTransposedA) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr);
+  for (std::size_t k : {std::size_t{256}, std::size_t{600}, std::size_t{258}})
+    for (std::size_t m : {8 * mr + 1, 13 * mr + mr / 2, std::size_t{300}}) {
+      Problem p = sized(MatLayout::row_major, Trans::transpose, Trans::none, m, 300, k, 1.0f,
+                        0.0f);
+      p.pad_a = 1024 - m;
+      const Data d = make_data(p);
+      if (!check_result(p, d, run_gemm(p, d))) return;
+    }
+}
+
 // A C of 2^24 floats or more with k <= 8, beta = 0 and no epilogue goes out with
 // non-temporal stores on AVX-512 (aligned whole vectors; the rest stored normally): rows of C
 // unaligned (ldc padded by 3), partial last vectors, NaN in C that must not leak.
