@@ -406,18 +406,26 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   // 16-float vectors every row is prefetched kDotAhead floats ahead, a line per step (Zen 5:
   // the hardware prefetchers followed 8 such streams poorly). With 8 and 4 floats the same
   // prefetch made Zen 3 slower (1 x 4096 x 4096 against B^T: 0.73x of dnnl_sgemm with it, 1.0x
-  // without; SSE2 0.60x and 0.85x), so those vector widths leave it to the hardware.
+  // without; SSE2 0.60x and 0.85x), so those vector widths leave it to the hardware. Only
+  // where k is over twice that far: on shorter rows the line 512 floats ahead is in the tile's
+  // next row, streamed already, and the prefetches took load slots from the loads (Intel Xeon,
+  // 1 thread, B in L2: 1 x 500 x 500 NT +6%, 4 x 1000 x 1000 NT +7%, 256 x 4 x 256 NT +7%, 1 x
+  // 1024 x 256 NT +8%; k = 800-1024 from memory within 1%).
   constexpr std::size_t kDotAhead = kW >= 16 ? 512 : 0;
-  for (; p + kW <= k; p += kW) {
-    vf av[R];
-    for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
-    if constexpr (kDotAhead > 0)
-      for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
-    for (int j = 0; j < J; ++j) {
-      const vf bv = load(br[j] + p);
-      for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
+  auto steps = [&](auto pf_tag) {
+    for (; p + kW <= k; p += kW) {
+      vf av[R];
+      for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
+      if constexpr (decltype(pf_tag)::value)
+        for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
+      for (int j = 0; j < J; ++j) {
+        const vf bv = load(br[j] + p);
+        for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
+      }
     }
-  }
+  };
+  if (kDotAhead > 0 && k > 2 * kDotAhead) steps(GemmBoolTag<true>{});
+  else steps(GemmBoolTag<false>{});
   if (p < k) {
     const std::size_t w = k - p;
     vf av[R];
