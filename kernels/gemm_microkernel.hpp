@@ -419,7 +419,7 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
       if constexpr (decltype(pf_tag)::value)
         for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
       for (int j = 0; j < J; ++j) {
-        const vf bv = load(br[j] + p);
+        const vf bv = R > 1 ? load_once(br[j] + p) : load(br[j] + p);
         for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
       }
     }

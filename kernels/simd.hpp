@@ -24,6 +24,7 @@ inline vf fmadd(vf a, vf b, vf c) { return a * b + c; }
 inline vf fnmadd(vf a, vf b, vf c) { return c - a * b; }
 #endif
 inline vf load(const float* p) { return *p; }
+inline vf load_once(const float* p) { return *p; }
 inline void store(float* p, vf v) { *p = v; }
 inline vf load_partial(const float* p, std::size_t k) { return k ? *p : 0.0f; }
 inline void store_partial(float* p, vf v, std::size_t k) { if (k) *p = v; }
@@ -103,6 +104,17 @@ inline vf fnmadd(vf a, vf b, vf c) {
 }
 
 inline vf load(const float* p) { return vf::load_unaligned(p); }
+/// load(p) kept in a register: GCC otherwise folds a load used by several multiply-adds into
+/// each of them as a memory operand, one load per use (AVX2 and AVX-512; elsewhere load).
+inline vf load_once(const float* p) {
+  vf v = load(p);
+#if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2)
+  auto r = static_cast<typename vf::register_type>(v);
+  __asm__("" : "+v"(r));
+  v = r;
+#endif
+  return v;
+}
 inline void store(float* p, vf v) { v.store_unaligned(p); }
 inline vf splat(float s) { return vf(s); }
 
