@@ -396,10 +396,14 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   static_assert(J == 1 || R * J <= static_cast<int>(kW), "a dot tile holds one vector of sums");
   const float* ar[R];
   const float* br[J];
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i) ar[i] = static_cast<std::size_t>(i) < nrows ? a + i * lda : a;
+#pragma GCC unroll 16
   for (int j = 0; j < J; ++j) br[j] = static_cast<std::size_t>(j) < ncols ? bt + j * ldb : bt;
   vf acc[R][J];
+#pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
+#pragma GCC unroll 16
     for (int j = 0; j < J; ++j) acc[i][j] = splat(0.0f);
   std::size_t p = 0;
   // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more). With
@@ -415,11 +419,15 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   auto steps = [&](auto pf_tag) {
     for (; p + kW <= k; p += kW) {
       vf av[R];
+#pragma GCC unroll 16
       for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
       if constexpr (decltype(pf_tag)::value)
+#pragma GCC unroll 16
         for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
+#pragma GCC unroll 16
       for (int j = 0; j < J; ++j) {
         const vf bv = R > 1 ? load_once(br[j] + p) : load(br[j] + p);
+#pragma GCC unroll 16
         for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
       }
     }
@@ -429,9 +437,12 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   if (p < k) {
     const std::size_t w = k - p;
     vf av[R];
+#pragma GCC unroll 16
     for (int i = 0; i < R; ++i) av[i] = load_partial(ar[i] + p, w);
+#pragma GCC unroll 16
     for (int j = 0; j < J; ++j) {
       const vf bv = load_partial(br[j] + p, w);
+#pragma GCC unroll 16
       for (int i = 0; i < R; ++i) acc[i][j] = fmadd(av[i], bv, acc[i][j]);
     }
   }
@@ -440,8 +451,10 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
   constexpr int kPerGroup = R * J / kGroups;
   alignas(64) float sums[kGroups * kW];
   vf total = splat(0.0f);  // one group: its sums kept in a register (lanes_from)
+#pragma GCC unroll 16
   for (int g = 0; g < kGroups; ++g) {
     vf rows[kW];
+#pragma GCC unroll 16
     for (int t = 0; t < static_cast<int>(kW); ++t)
       rows[t] = t < kPerGroup ? acc[(g * kPerGroup + t) / J][(g * kPerGroup + t) % J]
                               : splat(0.0f);
