@@ -1117,7 +1117,9 @@ TEST_P(ColumnSum, AgainstReference) {
   for (MatLayout l : kLayouts)
     for (std::size_t m : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{7},
                           std::size_t{64}, sgtest::big(1000) + 1})
-      for (std::size_t n : {1, 3, 15, 16, 17, 63, 64, 65, 200})
+      // (2063: two chunks of the row-major kernel's partial sums, the second ending in a
+      // partial vector)
+      for (std::size_t n : {1, 3, 15, 16, 17, 63, 64, 65, 200, 2063})
         for (float beta : {0.0f, 1.0f, -0.5f}) {
           const std::size_t ld = (l == MatLayout::row_major ? n : std::max<std::size_t>(m, 1)) + 3;
           const auto x = make_matrix(l, m, n, ld, static_cast<unsigned>(m + 3 * n));
@@ -1139,21 +1141,23 @@ TEST_P(ColumnSum, AgainstReference) {
 SGTEST_INSTANTIATE_PER_ISA(ColumnSum);
 
 TEST(ColumnSumThreads, IdenticalBitsAndIsas) {
-  const std::size_t m = sgtest::big(2000) + 3, n = 1000;
-  const auto x = make_matrix(MatLayout::row_major, m, n, n, 11);
-  std::vector<float> first;
-  for (simdgrad::Isa isa : sgtest::test_isas()) {
-    sgtest::IsaScope scope(isa);
-    for (int t : {1, 2}) {
-      simdgrad::set_num_threads(t);
-      std::vector<float> s(n);
-      simdgrad::column_sum(MatLayout::row_major, m, n, x.data(), n, 0.0f, s.data());
-      simdgrad::set_num_threads(0);
-      if (first.empty()) first = s;
-      // Row-major sums are plain additions in a fixed order: the same bits on every ISA.
-      for (std::size_t j = 0; j < n; ++j)
-        ASSERT_TRUE(sgtest::same_bits(first[j], s[j]))
-            << simdgrad::isa_name(isa) << " threads=" << t << " j=" << j;
+  for (std::size_t n : {std::size_t{1000}, std::size_t{2500}}) {
+    const std::size_t m = sgtest::big(2000) + 3;
+    const auto x = make_matrix(MatLayout::row_major, m, n, n, 11);
+    std::vector<float> first;
+    for (simdgrad::Isa isa : sgtest::test_isas()) {
+      sgtest::IsaScope scope(isa);
+      for (int t : {1, 2}) {
+        simdgrad::set_num_threads(t);
+        std::vector<float> s(n);
+        simdgrad::column_sum(MatLayout::row_major, m, n, x.data(), n, 0.0f, s.data());
+        simdgrad::set_num_threads(0);
+        if (first.empty()) first = s;
+        // Row-major sums are plain additions in a fixed order: the same bits on every ISA.
+        for (std::size_t j = 0; j < n; ++j)
+          ASSERT_TRUE(sgtest::same_bits(first[j], s[j]))
+              << simdgrad::isa_name(isa) << " n=" << n << " threads=" << t << " j=" << j;
+      }
     }
   }
 }
