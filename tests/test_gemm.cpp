@@ -64,6 +64,28 @@ struct Problem {
   }
 };
 
+/// A problem of layout l, transposes ta and tb, m x n x k (the rest as Problem's defaults).
+Problem shaped(MatLayout l, Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k) {
+  Problem p;
+  p.layout = l;
+  p.ta = ta;
+  p.tb = tb;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  return p;
+}
+
+/// shaped(...) with alpha and beta; C starts as NaN where beta = 0 (which must not leak).
+Problem sized(MatLayout l, Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
+              float alpha, float beta) {
+  Problem p = shaped(l, ta, tb, m, n, k);
+  p.alpha = alpha;
+  p.beta = beta;
+  p.nan_c = beta == 0.0f;
+  return p;
+}
+
 /// A stored matrix filled with data, its gaps (ld beyond the row) with the sentinel.
 std::vector<float> make_matrix(MatLayout layout, std::size_t rows, std::size_t cols,
                                std::size_t ld, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
@@ -157,13 +179,7 @@ TEST_P(Gemm, TileEdgesAllLayouts) {
         for (std::size_t m : ms)
           for (std::size_t n : ns)
             for (std::size_t k : ks) {
-              Problem p;
-              p.layout = l;
-              p.ta = ta;
-              p.tb = tb;
-              p.m = m;
-              p.n = n;
-              p.k = k;
+              Problem p = shaped(l, ta, tb, m, n, k);
               p.pad_a = (m + k) % 3;
               p.pad_b = 1 + (n % 5);
               p.pad_c = 3;
@@ -181,13 +197,7 @@ TEST_P(Gemm, KBlocksAllLayouts) {
     for (Trans ta : kTrans)
       for (Trans tb : kTrans)
         for (std::size_t k : {kc - 1, kc, kc + 1, 2 * kc + 3}) {
-          Problem p;
-          p.layout = l;
-          p.ta = ta;
-          p.tb = tb;
-          p.m = b.mr + 2;
-          p.n = b.nr + 3;
-          p.k = k;
+          Problem p = shaped(l, ta, tb, b.mr + 2, b.nr + 3, k);
           p.pad_a = 2;
           p.pad_b = 1;
           p.pad_c = 5;
@@ -205,13 +215,7 @@ TEST_P(Gemm, HundredsAllLayouts) {
     for (Trans ta : kTrans)
       for (Trans tb : kTrans) {
         if (sgtest::small_run() && (ta != tb)) continue;
-        Problem p;
-        p.layout = l;
-        p.ta = ta;
-        p.tb = tb;
-        p.m = m;
-        p.n = n;
-        p.k = k;
+        Problem p = shaped(l, ta, tb, m, n, k);
         p.pad_c = 1;
         p.pad_a = 4;
         p.beta = 1.0f;
@@ -374,23 +378,6 @@ TEST_P(Gemm, TallNarrowC) {
       const Data d = make_data(p);
       if (!check_result(p, d, run_gemm(p, d))) return;
     }
-}
-
-// A problem of layout l, transposes ta and tb, m x n x k, alpha and beta; C starts as NaN
-// where beta = 0 (which must not leak).
-Problem sized(MatLayout l, Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
-              float alpha, float beta) {
-  Problem p;
-  p.layout = l;
-  p.ta = ta;
-  p.tb = tb;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.alpha = alpha;
-  p.beta = beta;
-  p.nan_c = beta == 0.0f;
-  return p;
 }
 
 // Many rows against few columns of B (y = W x, X W^T with few outputs): dot products along k
@@ -968,13 +955,7 @@ TEST(GemmOneDnn, SgemmAgrees) {
   for (MatLayout l : kLayouts)
     for (Trans ta : kTrans)
       for (Trans tb : kTrans) {
-        Problem p;
-        p.layout = l;
-        p.ta = ta;
-        p.tb = tb;
-        p.m = 37;
-        p.n = 45;
-        p.k = sgtest::small_run() ? 100 : 413;
+        Problem p = shaped(l, ta, tb, 37, 45, sgtest::small_run() ? 100 : 413);
         p.pad_a = 3;
         p.pad_b = 2;
         p.pad_c = 1;
