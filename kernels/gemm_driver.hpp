@@ -209,9 +209,10 @@ constexpr std::size_t kColsMaxW = kW >= 8 ? kW * 3 / 4 : 0;
 /// every block call, whether column tiles ran or not, 300 instructions that took a quarter of an
 /// 8 x 8 x 8 product's time.
 template <int J>
-__attribute__((noinline)) void gemm_cols_rows(std::size_t kb, const float* a, std::ptrdiff_t a_cs, const float* b,
-                           std::ptrdiff_t b_rs, std::ptrdiff_t b_cs, std::size_t nrows, float* c,
-                           std::size_t ldc, const GemmTileStore* st) {
+__attribute__((noinline)) void gemm_cols_rows(std::size_t kb, const float* a, std::ptrdiff_t a_cs,
+                                              const float* b, std::ptrdiff_t b_rs,
+                                              std::ptrdiff_t b_cs, std::size_t nrows, float* c,
+                                              std::size_t ldc, const GemmTileStore* st) {
   constexpr int V = gemm_cols_v(J);
   std::size_t i = 0;
   // Tile fn over rows [i, i + rows), then past them.
