@@ -501,6 +501,16 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                               static_cast<std::ptrdiff_t>(jc) * g.b_cs;
           // Full column panels are read in place when allowed; the rest is packed.
           const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
+          // A last panel of exactly one vector is read in place as well, by one-vector tiles
+          // (which load no column past it), where B's rows fall on 16 L1 sets or more; packed,
+          // it was copied into a zero-padded panel first. Not where the few row tiles below
+          // would give it more than kMR rows (there is no taller one-vector tile).
+          const std::size_t tall_rows = (mb + kTallMR - 1) / static_cast<std::size_t>(kTallMR);
+          const bool v1_rows_fit =
+              !(mb > MR && mb <= kFewTilesInPlace * MR && afmt != kApi &&
+                (mb + tall_rows - 1) / tall_rows > MR);
+          const std::size_t n_inplace_v =
+              b_inplace && g.b_rows_spread && nb - n_inplace == kW && v1_rows_fit ? nb : n_inplace;
           // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
           // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
           // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
@@ -542,7 +552,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           // (one panel of workspace, in L2), and the tiles prefetch the source of the next panel
           // into L2 as they compute, so that reading B from memory overlaps the arithmetic
           // instead of preceding it (a whole packed block would cost a memory-bound pass first).
-          if (n_inplace == 0 && mb > MR && mb <= kFewRows && g.k * nb > kFewRowsMinB &&
+          if (n_inplace_v == 0 && mb > MR && mb <= kFewRows && g.k * nb > kFewRowsMinB &&
               (g.b_cs == 1 || g.b_rs == 1)) {
             GemmTileStore st = tile_store(NR, mode);
             // Panels go in groups of G, packed and prefetched together: with AVX2's 16-float
@@ -619,7 +629,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           // fuse_pack (above), the rest here.
           const std::size_t n_fused =
               n_inplace == 0 && fuse_pack && rows_at(0) == MR ? nb / NR * NR : 0;
-          const std::size_t n_ready = n_inplace + n_fused;
+          const std::size_t n_ready = n_inplace_v + n_fused;
           if (n_ready < nb)
             gemm_pack_b(wb + n_ready * kb, bblk + static_cast<std::ptrdiff_t>(n_ready) * g.b_cs,
                         g.b_rs, g.b_cs, kb, nb - n_ready, NR);
@@ -631,7 +641,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           // 14 x 1000 x 1000 0.93x -> 1.14x), e.g. 13 rows on AVX2 as 5 + 4 + 4;
           // 12 + 1 rows ran at 0.88x of dnnl_sgemm on Zen 3 (13 x 500 x 500), the last row's
           // wide tile streaming all of B again. Packed [p][i] panels follow the block's tiles.
-          if (n_inplace > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
+          if (n_inplace_v > 0 && mb > MR && mb <= kFewTilesInPlace * MR) {
             GemmTileStore st = tile_store(NR, mode);
             const bool even = afmt != kApi;
             constexpr std::size_t TMR = static_cast<std::size_t>(kTallMR);
@@ -649,10 +659,10 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                 const std::size_t r = rows[t];
                 const float* ap = a_tile(ablk, ir);
                 float* ct = g.c + (ic + ir) * ldc + jc + jr;
-                if (jr < n_inplace) uks[t](kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-                else
-                  packed_ukr(uks[t], r, w)(kb, ap, a_rt, wb + jr * kb,
-                                           static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
+                const bool ip = jr < n_inplace_v;
+                packed_ukr(uks[t], r, w)(kb, ap, a_rt, ip ? bblk + jr : wb + jr * kb,
+                                         ip ? g.b_rs : static_cast<std::ptrdiff_t>(NR), ct, ldc,
+                                         &st);
                 if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
               }
             }
@@ -696,13 +706,18 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
               } else if (ir == 0 && jr < n_fused) {
                 st.pack = wb + jr * kb;
                 ukr_pack_for(afmt, false)(kb, ap, a_rt, bblk + jr, g.b_rs, ct, ldc, &st);
-              } else if (w <= kW && (pair_here || skip_v1)) {
-                if (skip_v1) continue;
-                rows = 2 * MR;
-                uk_pair(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
               } else {
-                packed_ukr(uk, r, w)(kb, ap, a_rt, wb + jr * kb, static_cast<std::ptrdiff_t>(NR),
-                                     ct, ldc, &st);
+                // A packed panel, or the last panel of one vector read in place (n_inplace_v).
+                const bool ip = jr < n_inplace_v;
+                const float* bp = ip ? bblk + jr : wb + jr * kb;
+                const std::ptrdiff_t bs = ip ? g.b_rs : static_cast<std::ptrdiff_t>(NR);
+                if (w <= kW && (pair_here || skip_v1)) {
+                  if (skip_v1) continue;
+                  rows = 2 * MR;
+                  uk_pair(kb, ap, a_rt, bp, bs, ct, ldc, &st);
+                } else {
+                  packed_ukr(uk, r, w)(kb, ap, a_rt, bp, bs, ct, ldc, &st);
+                }
               }
               if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, rows, w);
             }

@@ -1,6 +1,9 @@
 // GEMM: every layout and transpose on every ISA against the double reference and oneDNN, tile
 // and block edges, padded leading dimensions, alpha/beta, beta = 0 with NaN in C, epilogues,
 // thread-count and ISA agreement, column sums, bad input.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -801,6 +804,61 @@ TEST_P(Gemm, OneRowBAtEveryOffset) {
         ASSERT_TRUE(sgtest::same_bits(c[i], first[i]))
             << p.str() << " B at offset " << off << ": element " << i;
     }
+  }
+}
+
+/// A copy of v whose last element ends where an inaccessible page begins: reading one float
+/// past it faults.
+class GuardedCopy {
+ public:
+  explicit GuardedCopy(const std::vector<float>& v) {
+    page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t bytes = v.size() * sizeof(float);
+    data_pages_ = (bytes + page_ - 1) / page_;
+    void* m = mmap(nullptr, (data_pages_ + 1) * page_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return;
+    base_ = static_cast<char*>(m);
+    if (mprotect(base_ + data_pages_ * page_, page_, PROT_NONE) != 0) return;
+    p_ = reinterpret_cast<float*>(base_ + data_pages_ * page_ - bytes);
+    std::copy(v.begin(), v.end(), p_);
+  }
+  ~GuardedCopy() {
+    if (base_) munmap(base_, (data_pages_ + 1) * page_);
+  }
+  GuardedCopy(const GuardedCopy&) = delete;
+  GuardedCopy& operator=(const GuardedCopy&) = delete;
+  const float* data() const { return p_; }
+
+ private:
+  std::size_t page_ = 0, data_pages_ = 0;
+  char* base_ = nullptr;
+  float* p_ = nullptr;
+};
+
+// B read in place whose last column panel is exactly one vector (n = a vector, or a whole panel
+// and a vector; 4, 8 or 16 floats by the ISA): one-vector tiles read it in place and must not
+// load a float past it. B's last row ends where a guard page begins, so a tile that loaded a
+// whole panel there would fault. Few rows (one tile, few tall tiles) and many, A by rows and
+// transposed, one and two k blocks.
+TEST_P(Gemm, OneVectorLastPanelInPlace) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr), nr = static_cast<std::size_t>(bk().nr);
+  for (std::size_t w : {std::size_t{4}, std::size_t{8}, std::size_t{16}}) {
+    if (w >= nr) continue;
+    for (std::size_t n : {w, nr + w})
+      for (std::size_t m : {mr - 1, 2 * mr + 3, 5 * mr + 1, std::size_t{200}})
+        for (Trans ta : kTrans)
+          for (std::size_t k : {std::size_t{33}, simdgrad::kernels::kGemmKC + std::size_t{44}}) {
+            if (sgtest::small_run() && k > 100 && m != 2 * mr + 3) continue;
+            Problem p = sized(MatLayout::row_major, ta, Trans::none, m, n, k, 1.0f, 0.0f);
+            const Data d = make_data(p);
+            const GuardedCopy b(d.b);
+            ASSERT_NE(b.data(), nullptr) << "mmap";
+            std::vector<float> c = d.c0;
+            simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(),
+                           b.data(), p.ldb(), p.beta, c.data(), p.ldc());
+            if (!check_result(p, d, c)) return;
+          }
   }
 }
 
