@@ -862,6 +862,27 @@ TEST_P(Gemm, OneVectorLastPanelInPlace) {
   }
 }
 
+// B stored transposed, packed through in-register transposes, with a partial last panel: the
+// transposes read only the panel's columns (rows of the stored B, the last of which ends where a
+// guard page begins) and zero the rest. k with whole transposes and a tail; few and many rows.
+TEST_P(Gemm, TransposedBPartialPanel) {
+  const std::size_t mr = static_cast<std::size_t>(bk().mr), nr = static_cast<std::size_t>(bk().nr);
+  for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{10}, nr - 3, nr + 7})
+    for (std::size_t m : {2 * mr + 3, std::size_t{200}})
+      for (std::size_t k : {std::size_t{67}, std::size_t{300}}) {
+        if (sgtest::small_run() && k == 67 && m == 200) continue;
+        Problem p = sized(MatLayout::row_major, Trans::none, Trans::transpose, m, n, k, 1.0f,
+                          0.0f);
+        const Data d = make_data(p);
+        const GuardedCopy b(d.b);
+        ASSERT_NE(b.data(), nullptr) << "mmap";
+        std::vector<float> c = d.c0;
+        simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(),
+                       b.data(), p.ldb(), p.beta, c.data(), p.ldc());
+        if (!check_result(p, d, c)) return;
+      }
+}
+
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
 
 // A shape of the thread tests: sizes, transposes, layout.
