@@ -393,9 +393,18 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // thread, against the tiles: AVX-512 1024 x 1 x 1024 NN 2.2x (0.45x -> 1.0x of dnnl_sgemm),
   // 128 x 4 x 128 NT 2.4x, 256 x 6 x 256 NT +44%, 1024 x 8 x 512 NT +46%, 4096 x 4 x 64 NT +34%;
   // AVX2 1024 x 1 x 1024 1.9x, 1024 x 2 x 1024 NT 1.9x, 1024 x 4 x 512 NT +18%, 100 x 4 x 100
-  // NT +27%. Wider C lost (AVX-512 n = 14-16 -23% to -31%).
+  // NT +27%. Wider C lost (AVX-512 n = 14-16 -23% to -31%). With AVX-512 and B stored
+  // transposed also up to three quarters of a vector, from k = 384 (k = 256 up to 256 rows):
+  // against the tiles over the transposed B packed by in-register transposes, 9-12 columns, 1
+  // thread: 64 x 9 x 256 +22%, 256 x 10-12 x 256 +3%, 1024 x 12 x 384 +15%, 4096 x 12 x 384
+  // +20%, 256 x 12 x 512 +22%, 4096 x 10 x 512 +27%, 64 x 12 x 1024 +36%; 2 threads 1024 x 12
+  // x 384 +3%, 4096 x 10 x 512 +15%, 64 x 12 x 1024 +9%. 4096 x 10 x 256 lost 8% on 2 threads,
+  // k = 128-200 up to 15% (1024 x 12 x 200), and AVX2's 5-6 of 8 columns -16% to +14%.
   const std::size_t vec = static_cast<std::size_t>(bk.nr) / 2;  // kW where nr >= 16
-  const bool dot_cols = bk.nr >= 16 && (g.n <= vec / 4 || (g.n <= vec / 2 && k >= 128));
+  const bool dot_wide_t = line_pair_rows && g.b_rs == 1 && g.n <= vec * 3 / 4 &&
+                          (k >= 384 || (k >= 256 && g.m <= 256));
+  const bool dot_cols =
+      bk.nr >= 16 && (g.n <= vec / 4 || (g.n <= vec / 2 && k >= 128) || dot_wide_t);
   const bool a_rows = g.a_cs == 1 && k >= 16;
   // Those few columns of a row-major B are copied to rows first (n k floats, at most a block of
   // B's workspace), each thread its own: Intel Xeon, 1 thread, against the tiles, AVX-512 128 x
