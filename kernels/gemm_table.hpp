@@ -34,8 +34,11 @@ inline constexpr int kGemmKC = 256;
 /// kc only, so it is the same on every ISA and thread. Returns the size of a block.
 inline std::size_t gemm_kstep(std::size_t k) {
   constexpr std::size_t kc = static_cast<std::size_t>(kGemmKC);
-  const std::size_t nkb = k > 0 ? (k + kc - 1) / kc : 1;
-  return k > 0 ? (k + nkb - 1) / nkb : kc;
+  // One block without the division below (perf put a tenth of the block driver's samples in
+  // a 6 x 64 x 16 product on it; 8^3 +4%).
+  if (k <= kc) return k > 0 ? k : kc;
+  const std::size_t nkb = (k + kc - 1) / kc;
+  return (k + nkb - 1) / nkb;
 }
 
 /// How many k blocks of kstep = gemm_kstep(k) steps the formula walks (0 for k = 0).
