@@ -427,10 +427,15 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     // The block's row tiles: mr rows each, except that a last tile too short to hide the
     // multiply-add latency (fewer than kMinChains accumulators) shares the last mr + rem rows
     // evenly with the tile before it: 128 rows on AVX2 end in 4 + 4 rows, not 6 + 2 (a 2 x 16
-    // tile has 4 chains). Packing A and every loop below follow it.
+    // tile has 4 chains). Packing A and every loop below follow it. A block of C one vector wide
+    // runs only one-vector tiles, a chain per row; where they have no two-tile form
+    // (ukr_v1_pair_for: AVX-512, NEON) its rows count as such: AVX-512 64 x 16 x 64 ends in 8 + 8
+    // rows, not 12 + 4 (Intel Xeon, 1 thread: 28 x 16 x 512 NN +4%, 64 x 16 x 64 TN +1.6%).
     const std::size_t rem = mb % MR;
+    const std::size_t chains_per_row =
+        n1 - n0 <= kW && !ukr_v1_pair_for(afmt) ? 1 : static_cast<std::size_t>(kNV);
     const std::size_t split_at =
-        rem != 0 && mb > MR && rem * static_cast<std::size_t>(kNV) < kMinChains ? mb - rem - MR : mb;
+        rem != 0 && mb > MR && rem * chains_per_row < kMinChains ? mb - rem - MR : mb;
     const std::size_t split_rows = (MR + rem + 1) / 2;
     auto rows_at = [&](std::size_t ir) -> std::size_t {
       if (ir == split_at) return split_rows;
