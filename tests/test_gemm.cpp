@@ -837,6 +837,20 @@ class GuardedCopy {
   float* p_ = nullptr;
 };
 
+/// Runs p with B in a GuardedCopy (no epilogue) and checks it against the reference.
+bool check_guarded_b(const Problem& p) {
+  const Data d = make_data(p);
+  const GuardedCopy b(d.b);
+  if (!b.data()) {
+    ADD_FAILURE() << "mmap of a guarded copy of B failed";
+    return false;
+  }
+  std::vector<float> c = d.c0;
+  simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(), b.data(),
+                 p.ldb(), p.beta, c.data(), p.ldc());
+  return check_result(p, d, c);
+}
+
 // B read in place whose last column panel is exactly one vector (n = a vector, or a whole panel
 // and a vector; 4, 8 or 16 floats by the ISA): one-vector tiles read it in place and must not
 // load a float past it. B's last row ends where a guard page begins, so a tile that loaded a
@@ -851,14 +865,8 @@ TEST_P(Gemm, OneVectorLastPanelInPlace) {
         for (Trans ta : kTrans)
           for (std::size_t k : {std::size_t{33}, simdgrad::kernels::kGemmKC + std::size_t{44}}) {
             if (sgtest::small_run() && k > 100 && m != 2 * mr + 3) continue;
-            Problem p = sized(MatLayout::row_major, ta, Trans::none, m, n, k, 1.0f, 0.0f);
-            const Data d = make_data(p);
-            const GuardedCopy b(d.b);
-            ASSERT_NE(b.data(), nullptr) << "mmap";
-            std::vector<float> c = d.c0;
-            simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(),
-                           b.data(), p.ldb(), p.beta, c.data(), p.ldc());
-            if (!check_result(p, d, c)) return;
+            if (!check_guarded_b(sized(MatLayout::row_major, ta, Trans::none, m, n, k, 1.0f, 0.0f)))
+              return;
           }
   }
 }
@@ -872,15 +880,9 @@ TEST_P(Gemm, TransposedBPartialPanel) {
     for (std::size_t m : {2 * mr + 3, std::size_t{200}})
       for (std::size_t k : {std::size_t{67}, std::size_t{300}}) {
         if (sgtest::small_run() && k == 67 && m == 200) continue;
-        Problem p = sized(MatLayout::row_major, Trans::none, Trans::transpose, m, n, k, 1.0f,
-                          0.0f);
-        const Data d = make_data(p);
-        const GuardedCopy b(d.b);
-        ASSERT_NE(b.data(), nullptr) << "mmap";
-        std::vector<float> c = d.c0;
-        simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, d.a.data(), p.lda(),
-                       b.data(), p.ldb(), p.beta, c.data(), p.ldc());
-        if (!check_result(p, d, c)) return;
+        if (!check_guarded_b(
+                sized(MatLayout::row_major, Trans::none, Trans::transpose, m, n, k, 1.0f, 0.0f)))
+          return;
       }
 }
 
