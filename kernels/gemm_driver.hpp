@@ -508,14 +508,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           const std::size_t n_inplace = b_inplace ? nb / NR * NR : 0;
           // A last panel of exactly one vector is read in place as well, by one-vector tiles
           // (which load no column past it), where B's rows fall on 16 L1 sets or more; packed,
-          // it was copied into a zero-padded panel first. Not where the few row tiles below
-          // would give it more than kMR rows (there is no taller one-vector tile).
-          const std::size_t tall_rows = (mb + kTallMR - 1) / static_cast<std::size_t>(kTallMR);
-          const bool v1_rows_fit =
-              !(mb > MR && mb <= kFewTilesInPlace * MR && afmt != kApi &&
-                (mb + tall_rows - 1) / tall_rows > MR);
+          // it was copied into a zero-padded panel first.
           const std::size_t n_inplace_v =
-              b_inplace && g.b_rows_spread && nb - n_inplace == kW && v1_rows_fit ? nb : n_inplace;
+              b_inplace && g.b_rows_spread && nb - n_inplace == kW ? nb : n_inplace;
           // A block narrower than a wide tile (4096 x 64 x 64): tiles of fewer rows and more
           // columns that cover the whole width, e.g. 6 x 64 on AVX-512, which load 10 operands per
           // 24 multiply-adds instead of the 12 x 32 tile's 14 and read each row of A once. Taken
@@ -652,10 +647,11 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             constexpr std::size_t TMR = static_cast<std::size_t>(kTallMR);
             const std::size_t tiles = even ? (mb + TMR - 1) / TMR : (mb + MR - 1) / MR;
             std::size_t rows[kFewTilesInPlace];
-            GemmUkrFn uks[kFewTilesInPlace];
+            GemmUkrFn uks[kFewTilesInPlace], uks_v1[kFewTilesInPlace];
             for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
               rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : rows_at(ir);
               uks[t] = ukr_tall_for(afmt, rows[t]);
+              uks_v1[t] = ukr_v1_tall_for(afmt, rows[t]);
             }
             for (std::size_t jr = 0; jr < nb; jr += NR) {
               const std::size_t w = nb - jr < NR ? nb - jr : NR;
@@ -665,9 +661,9 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
                 const float* ap = a_tile(ablk, ir);
                 float* ct = g.c + (ic + ir) * ldc + jc + jr;
                 const bool ip = jr < n_inplace_v;
-                packed_ukr(uks[t], r, w)(kb, ap, a_rt, ip ? bblk + jr : wb + jr * kb,
-                                         ip ? g.b_rs : static_cast<std::ptrdiff_t>(NR), ct, ldc,
-                                         &st);
+                const GemmUkrFn uk = w <= kW ? uks_v1[t] : uks[t];  // a panel of one vector
+                uk(kb, ap, a_rt, ip ? bblk + jr : wb + jr * kb,
+                   ip ? g.b_rs : static_cast<std::ptrdiff_t>(NR), ct, ldc, &st);
                 if (last && epi.fn) epi(ct, ldc, ic + ir, jc + jr, r, w);
               }
             }

@@ -138,6 +138,18 @@ inline GemmUkrFn ukr_tall_for(int fmt, std::size_t r) {
   }
   return nullptr;
 }
+// One-vector tiles as tall as ukr_tall_for's (1 <= r <= kTallMR; the main family up to kMR),
+// for a block's last panel of at most a vector there; nullptr for taller [p][i] panels.
+inline GemmUkrFn ukr_v1_tall_for(int fmt, std::size_t r) {
+  if (r <= static_cast<std::size_t>(kMR)) return ukr_v1_for(fmt, r);
+  if constexpr (kTallMR > kMR) {
+    if (r > static_cast<std::size_t>(kTallMR) || fmt == kApi) return nullptr;
+    if (fmt == kAip) return pick_tile<kAip, 1, false, kTallMR>(r);
+    if (fmt == kAinplaceT) return pick_tile<kAinplaceT, 1, false, kTallMR>(r);
+    return pick_tile<kAinplace, 1, false, kTallMR>(r);
+  }
+  return nullptr;
+}
 // Two row tiles' one-vector tile (2 kMR rows), where kMR one-vector chains are too few to hide
 // the multiply-add latency, for A panels whose rows lie at one stride; nullptr elsewhere.
 inline GemmUkrFn ukr_v1_pair_for(int fmt) {
