@@ -310,6 +310,22 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
       }
       J = static_cast<std::size_t>(cols);
     }
+    // Each row of B a stream of its own, prefetched ahead by the tile with 16-float vectors (Zen
+    // 5: the hardware prefetchers followed 8 such streams poorly); with 8 and 4 floats the same
+    // prefetch made Zen 3 slower (1 x 4096 x 4096 against B^T: 0.73x of dnnl_sgemm with it, 1.0x
+    // without; SSE2 0.60x and 0.85x), so those vector widths leave it to the hardware. 512 floats
+    // ahead where k is over 1024 (B from memory: 2 x 4096 x 4096 NT -4.7% at 64). On shorter rows
+    // that line is in the tile's next row, streamed already, and the prefetches cost 6-8% (1 x
+    // 500 x 500 NT, 256 x 4 x 256 NT, 1 x 1024 x 256 NT); there two to four rows, which read each
+    // row of B once, prefetch 64 floats (4 lines) ahead from k = 129 on (Intel Xeon, 1 thread,
+    // against none, B in L2: 2 x 500 x 500 NT +12%, 3 x 500 x 500 +11%, 2 x 384 x 1000 +18-22%,
+    // 2 x 256 x 256 +9%, 4 x 1000 x 1000 +1.4%). Not one row (1 x 500 x 500 NT -3.5%, 1 x 1024 x
+    // 256 -2.4%) nor more than four, which re-read B (4 to 16 of its rows) once per row tile from
+    // L1 (256 x 4 x 256 NT -7.5%).
+    if constexpr (kW >= 16) {
+      if (g.k > 1024) st.dot_ahead = 512;
+      else if (g.m <= 4 && m1 - m0 >= 2 && g.k > 128) st.dot_ahead = 64;
+    }
     const float* bt = g.b + static_cast<std::ptrdiff_t>(n0) * g.b_cs;
     std::ptrdiff_t ldbt = g.b_cs;
     if (g.dot_pack_b) {  // B row-major: its columns [n0, n1) as rows of the workspace

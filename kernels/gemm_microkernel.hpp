@@ -39,6 +39,11 @@ template <bool B>
 struct GemmBoolTag {
   static constexpr bool value = B;
 };
+/// The same for a size.
+template <std::size_t N>
+struct GemmSizeTag {
+  static constexpr std::size_t value = N;
+};
 
 constexpr int kStoreAssign = 0;
 constexpr int kStoreAccumulate = 1;
@@ -71,6 +76,9 @@ struct GemmTileStore {
   // Tiles over A stored transposed and read in place (ARS = 1, ACS = 0) prefetch the tile's run
   // of A kAheadA k steps ahead (GemmArgs::prefetch_a).
   bool pf_a = false;
+  // Dot tiles (gemm_dot): floats ahead in each row of B to prefetch every k step: 0 (none), 64
+  // or 512.
+  std::size_t dot_ahead = 0;
 };
 
 /// The store of a tile with fewer than V*kW live columns, or streamed: out of line, from the
@@ -406,24 +414,20 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
 #pragma GCC unroll 16
     for (int j = 0; j < J; ++j) acc[i][j] = splat(0.0f);
   std::size_t p = 0;
-  // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more). With
-  // 16-float vectors every row is prefetched kDotAhead floats ahead, a line per step (Zen 5:
-  // the hardware prefetchers followed 8 such streams poorly). With 8 and 4 floats the same
-  // prefetch made Zen 3 slower (1 x 4096 x 4096 against B^T: 0.73x of dnnl_sgemm with it, 1.0x
-  // without; SSE2 0.60x and 0.85x), so those vector widths leave it to the hardware. Only
-  // where k is over twice that far: on shorter rows the line 512 floats ahead is in the tile's
-  // next row, streamed already, and the prefetches took load slots from the loads (Intel Xeon,
-  // 1 thread, B in L2: 1 x 500 x 500 NT +6%, 4 x 1000 x 1000 NT +7%, 256 x 4 x 256 NT +7%, 1 x
-  // 1024 x 256 NT +8%; k = 800-1024 from memory within 1%).
-  constexpr std::size_t kDotAhead = kW >= 16 ? 512 : 0;
-  auto steps = [&](auto pf_tag) {
+  // Each of the J rows of B is its own stream (rows lie ldb apart, often a page or more), which
+  // the tile prefetches st->dot_ahead floats ahead (0, 64 or 512), a line per step; the driver
+  // picks the distance (gemm_block_impl's dot branch). A constant in each version of the loop:
+  // read from st inside it, the distance took a register and the tiles without prefetch ran
+  // 2-5% slower (256 x 4 x 256 NT, 1 x 500 x 500 NT).
+  auto steps = [&](auto ahead_tag) {
+    constexpr std::size_t ahead = decltype(ahead_tag)::value;
     for (; p + kW <= k; p += kW) {
       vf av[R];
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) av[i] = load(ar[i] + p);
-      if constexpr (decltype(pf_tag)::value)
+      if constexpr (ahead > 0)
 #pragma GCC unroll 16
-        for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + kDotAhead, 0, 3);
+        for (int j = 0; j < J; ++j) __builtin_prefetch(br[j] + p + ahead, 0, 3);
 #pragma GCC unroll 16
       for (int j = 0; j < J; ++j) {
         const vf bv = R > 1 ? load_once(br[j] + p) : load(br[j] + p);
@@ -432,8 +436,9 @@ __attribute__((noinline)) void gemm_dot(std::size_t k, const float* __restrict a
       }
     }
   };
-  if (kDotAhead > 0 && k > 2 * kDotAhead) steps(GemmBoolTag<true>{});
-  else steps(GemmBoolTag<false>{});
+  if (st->dot_ahead == 64) steps(GemmSizeTag<64>{});
+  else if (st->dot_ahead == 512) steps(GemmSizeTag<512>{});
+  else steps(GemmSizeTag<0>{});
   if (p < k) {
     const std::size_t w = k - p;
     vf av[R];
