@@ -77,8 +77,9 @@ struct GemmTileStore {
   // of A kAheadA k steps ahead (GemmArgs::prefetch_a).
   bool pf_a = false;
   // Dot tiles (gemm_dot): floats ahead in each row of B to prefetch every k step: 0 (none), 64
-  // or 512.
-  std::size_t dot_ahead = 0;
+  // or 512. An int after pf_a keeps the struct at 96 bytes: at 104 GCC zeroed each one the
+  // driver builds with a rep stos, 13% of the driver's time in a 16^3 product with AVX2.
+  int dot_ahead = 0;
 };
 
 /// The store of a tile with fewer than V*kW live columns, or streamed: out of line, from the
