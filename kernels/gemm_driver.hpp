@@ -667,7 +667,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
             for (std::size_t t = 0, ir = 0; t < tiles; ir += rows[t], ++t) {
               rows[t] = even ? mb / tiles + (t < mb % tiles ? 1 : 0) : rows_at(ir);
               uks[t] = ukr_tall_for(afmt, rows[t]);
-              uks_v1[t] = ukr_v1_tall_for(afmt, rows[t]);
+              uks_v1[t] = ukr_tall_for<1>(afmt, rows[t]);
             }
             for (std::size_t jr = 0; jr < nb; jr += NR) {
               const std::size_t w = nb - jr < NR ? nb - jr : NR;

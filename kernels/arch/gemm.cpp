@@ -123,30 +123,20 @@ inline GemmUkrFn ukr_v1_for(int fmt, std::size_t r) { return tile_for<1>(fmt, r)
 // SSE2. For few row tiles over B read in place, rows at one stride (A in place or packed
 // [i][p]): 13 rows in one tile read each panel of B once instead of twice. ukr_tall_for(fmt, r)
 // takes any 1 <= r <= kTallMR (the main tiles up to kMR); nullptr for taller [p][i] panels.
+// ukr_tall_for<1>: the same heights with one vector of columns (a last panel of at most a vector).
 constexpr int kTallMR = [] {
   int r = kMR;
   while ((r + 1) * kNV + kNV + 1 <= kVectorRegs && r + 1 <= 16) ++r;
   return r;
 }();
-inline GemmUkrFn ukr_tall_for(int fmt, std::size_t r) {
-  if (r <= static_cast<std::size_t>(kMR)) return ukr_for(fmt, false, r);
+template <int V = kNV>
+GemmUkrFn ukr_tall_for(int fmt, std::size_t r) {
+  if (r <= static_cast<std::size_t>(kMR)) return tile_for<V>(fmt, r);
   if constexpr (kTallMR > kMR) {
     if (r > static_cast<std::size_t>(kTallMR) || fmt == kApi) return nullptr;
-    if (fmt == kAip) return pick_tile<kAip, kNV, false, kTallMR>(r);
-    if (fmt == kAinplaceT) return pick_tile<kAinplaceT, kNV, false, kTallMR>(r);
-    return pick_tile<kAinplace, kNV, false, kTallMR>(r);
-  }
-  return nullptr;
-}
-// One-vector tiles as tall as ukr_tall_for's (1 <= r <= kTallMR; the main family up to kMR),
-// for a block's last panel of at most a vector there; nullptr for taller [p][i] panels.
-inline GemmUkrFn ukr_v1_tall_for(int fmt, std::size_t r) {
-  if (r <= static_cast<std::size_t>(kMR)) return ukr_v1_for(fmt, r);
-  if constexpr (kTallMR > kMR) {
-    if (r > static_cast<std::size_t>(kTallMR) || fmt == kApi) return nullptr;
-    if (fmt == kAip) return pick_tile<kAip, 1, false, kTallMR>(r);
-    if (fmt == kAinplaceT) return pick_tile<kAinplaceT, 1, false, kTallMR>(r);
-    return pick_tile<kAinplace, 1, false, kTallMR>(r);
+    if (fmt == kAip) return pick_tile<kAip, V, false, kTallMR>(r);
+    if (fmt == kAinplaceT) return pick_tile<kAinplaceT, V, false, kTallMR>(r);
+    return pick_tile<kAinplace, V, false, kTallMR>(r);
   }
   return nullptr;
 }
