@@ -2,6 +2,14 @@
 #include "kernels/arch/prologue.hpp"
 #include "kernels/gemm_table.hpp"
 
+#if defined(SIMDGRAD_ISA_SCALAR) && defined(__GNUC__) && !defined(__clang__)
+// The scalar GEMM kernels without GCC's auto-vectorizer: in the 2-row tiles over A stored
+// transposed it loaded each k step's two elements of A into one register together with the next
+// step's two, also on the last step: 8 bytes past A's end (a fault where A ends at a page
+// boundary: Gemm.SmallProducts, scalar). The scalar path is the portable reference, not a fast one.
+#pragma GCC optimize("no-tree-vectorize")
+#endif
+
 namespace simdgrad::kernels::SIMDGRAD_ISA_NS {
 
 #include "kernels/simd.hpp"
