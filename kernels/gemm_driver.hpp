@@ -1,7 +1,8 @@
 // GEMM block driver (the BLIS loops) and the column sums.
 // Included inside the ISA namespace after simd.hpp, gemm_microkernel.hpp, gemm_pack.hpp and
 // gemm_epilogue.hpp. Needs, from the including TU: constants kMR, kNV, kKC, the
-// microkernel picker ukr_for(format, wide, r), wide_v(r), and epilogue_fn(act).
+// microkernel pickers ukr_for(format, wide, r) and ukr_small_for(transposed, v, r), wide_v(r),
+// and epilogue_fn(act).
 
 /// C block = beta * C (beta = 0: zeros, C not read): the product is empty (k = 0 or alpha = 0).
 inline void gemm_scale_block(float* c, std::size_t ldc, std::size_t rows, std::size_t ncols,
@@ -239,6 +240,50 @@ inline void gemm_cols(int jn, std::size_t kb, const float* a, std::ptrdiff_t a_c
     if (jn == J) gemm_cols_rows<J>(kb, a, a_cs, b, b_rs, b_cs, nrows, c, ldc, st);
     else gemm_cols<J + 1>(jn, kb, a, a_cs, b, b_rs, b_cs, nrows, c, ldc, st);
   }
+}
+
+/// The small path (GemmTable::small; see GemmSmallFn for what it takes): column panels of the
+/// main tile's width, each split among ceil(m / mr) row tiles of even height (16 rows on AVX-512
+/// as 8 + 8, not 12 + 4), every tile a gemm_ukr_small over A and B in place. It leaves to the
+/// block driver the few columns against many rows that its dot tiles (B's columns copied to
+/// rows; a quarter of a vector of columns or less) and column tiles (A stored transposed, at most
+/// three quarters of a vector left over) serve with every lane live, B with a row stride of 1
+/// (its dot tiles), and tiles of fewer than kMinChains accumulators over more than 32 steps of k
+/// (latency-bound; the block driver's wide tiles and one-row path keep more chains in flight).
+inline bool gemm_small_impl(const GemmArgs& g) {
+  constexpr std::size_t MR = static_cast<std::size_t>(kMR);
+  if (g.b_rs == 1) return false;
+  if (g.m > 4 && (g.n * 4 <= kW || (g.n * 2 <= kW && g.k >= 128))) return false;
+  const bool at = g.a_cs != 1;  // A stored transposed (a_rs == 1)
+  const std::size_t wt = g.n % kW;
+  if (at && wt != 0 && wt <= kColsMaxW && g.m >= kW) return false;
+  const std::size_t tiles = (g.m + MR - 1) / MR;
+  const std::size_t r0 = (g.m + tiles - 1) / tiles;
+  // Panels as wide as the tallest tile's accumulators allow, up to twice the main tile's.
+  std::size_t vmax = static_cast<std::size_t>(kSmallV);
+  while (vmax > 1 && !small_fits(static_cast<int>(r0), static_cast<int>(vmax))) --vmax;
+  const std::size_t nv = (g.n + kW - 1) / kW;
+  const std::size_t v0 = nv < vmax ? nv : vmax;
+  if (r0 * v0 < kMinChains && g.k > 32) return false;
+  const std::size_t NR = v0 * kW;
+  const GemmEpilogueCall epi = gemm_epilogue_call(g);
+  GemmTileStore st{NR, g.alpha, g.beta, gemm_store_mode(g, 0)};
+  const std::ptrdiff_t a_rt = at ? g.a_cs : g.a_rs;  // the kernels' run-time stride of A
+  const std::size_t per = g.m / tiles, extra = g.m % tiles;
+  for (std::size_t jr = 0; jr < g.n; jr += NR) {
+    const std::size_t w = g.n - jr < NR ? g.n - jr : NR;
+    st.ncols = w;
+    const std::size_t v = (w + kW - 1) / kW;
+    for (std::size_t t = 0, i = 0; t < tiles; ++t) {
+      const std::size_t r = per + (t < extra ? 1 : 0);
+      float* ct = g.c + i * g.ldc + jr;
+      ukr_small_for(at ? 1 : 0, v, r)(g.k, g.a + static_cast<std::ptrdiff_t>(i) * g.a_rs, a_rt,
+                                       g.b + jr, g.b_rs, ct, g.ldc, &st);
+      if (epi.fn) epi(ct, g.ldc, i, jr, r, w);
+      i += r;
+    }
+  }
+  return true;
 }
 
 inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n0,

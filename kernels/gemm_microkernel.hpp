@@ -307,6 +307,96 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   gemm_tile_store_edge<R, V>(eb, c, ldc, st);
 }
 
+/// Small-product tile (gemm_small_impl): R rows x V vectors of columns of C, A and B both read
+/// in place (B row-major, row stride b_rs), of which the first st->ncols columns are live (more
+/// than (V - 1) kW): the last vector of each row of B is loaded and that of C stored under a
+/// mask, so no column past them is read or written, and nothing is packed. The formula of
+/// gemm_ukr (one fmadd chain per element, p ascending, then the same store), for products whose
+/// operands are in L1: no prefetch, and the accumulators go straight to C (no edge buffer).
+/// With AVX2, whose masked loads cost an extra uop, a last vector that is whole is loaded plainly.
+template <int R, int V, int ARS, int ACS>
+__attribute__((noinline)) void gemm_ukr_small(std::size_t kb, const float* __restrict a,
+                                              std::ptrdiff_t a_rs, const float* __restrict b,
+                                              std::ptrdiff_t b_rs, float* __restrict c,
+                                              std::size_t ldc,
+                                              const GemmTileStore* __restrict st) {
+  vf acc[R][V];
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[i][v] = splat(0.0f);
+  const std::size_t ncols = st->ncols;
+  constexpr std::size_t kLast = static_cast<std::size_t>(V - 1) * kW;
+  const lanes_t tail = first_lanes(ncols - kLast);
+  // A in place as in gemm_ukr: rows at a run-time stride from ceil(R / 4) bases (ARS = 0), or
+  // a contiguous run of R elements per k step at stride a_rs (ARS = 1, A stored transposed).
+  constexpr int kBases = ARS == 0 ? (R + 3) / 4 : 1;
+  const float* ab[kBases];
+#pragma GCC unroll 4
+  for (int t = 0; t < kBases; ++t) ab[t] = a + 4 * t * (ARS == 0 ? a_rs : 0);
+  const std::ptrdiff_t rs1 = a_rs, rs3 = 3 * a_rs;
+  auto a_at = [&](int i) {
+    if constexpr (ARS == 0) {
+      const float* base = ab[i / 4];
+      const int o = i % 4;
+      return o == 0 ? base[0] : o == 1 ? base[rs1] : o == 2 ? base[2 * rs1] : base[rs3];
+    } else {
+      return a[i];
+    }
+  };
+  auto k_loop = [&](auto masked_tag) {
+    constexpr bool kMasked = decltype(masked_tag)::value;
+#pragma GCC unroll 2
+    for (std::size_t p = 0; p < kb; ++p) {
+      vf bv[V];
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v)
+        bv[v] = kMasked && v == V - 1 ? load_lanes(b + kLast, tail)
+                                      : load(b + v * static_cast<std::ptrdiff_t>(kW));
+#pragma GCC unroll 32
+      for (int i = 0; i < R; ++i) {
+        const vf ai = splat(a_at(i));
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+      }
+      if constexpr (ARS == 0) {
+#pragma GCC unroll 4
+        for (int t = 0; t < kBases; ++t) ab[t] += 1;
+      } else {
+        a += a_rs;
+      }
+      b += b_rs;
+    }
+  };
+#if defined(SIMDGRAD_ISA_AVX2)
+  if (ncols == static_cast<std::size_t>(V) * kW) k_loop(GemmBoolTag<false>{});
+  else k_loop(GemmBoolTag<true>{});
+#else
+  k_loop(GemmBoolTag<true>{});
+#endif
+  const int mode = st->mode;
+  const vf va = splat(st->alpha), vb = splat(st->beta);
+  const bool unit = st->alpha == 1.0f;
+#pragma GCC unroll 32
+  for (int i = 0; i < R; ++i) {
+    float* cr = c + static_cast<std::size_t>(i) * ldc;
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) {
+      float* cp = cr + v * kW;
+      const bool part = v == V - 1;
+      vf r;
+      if (mode == kStoreAssign) {
+        r = unit ? acc[i][v] : va * acc[i][v];
+      } else {
+        const vf old = part ? load_lanes(cp, tail) : load(cp);
+        r = mode == kStoreAccumulate ? fmadd(va, acc[i][v], old) : fmadd(va, acc[i][v], vb * old);
+      }
+      if (part) store_lanes(cp, r, tail);
+      else store(cp, r);
+    }
+  }
+}
+
 /// Column tile: the last J (< kW) columns of C for V vectors of rows, where A is stored
 /// transposed (A(i,p) = a[i + p*a_cs], a run of rows contiguous at every k step):
 ///   acc[j][v] = sum_p A(i0 + v*kW .. +kW, p) * B(p, j)   (B(p,j) = b[p*b_rs + j*b_cs])

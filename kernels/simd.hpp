@@ -2,6 +2,7 @@
 //
 //   vf  float vector of kW lanes       vi  int32 vector of kW lanes      vm  lane mask of vf
 //   load/store (unaligned), load_partial/store_partial (first k lanes), splat
+//   first_lanes(k) (a mask of the first k lanes), load_lanes/store_lanes (under such a mask)
 //   fmadd(a,b,c) = a*b+c, fnmadd(a,b,c) = c-a*b: fused on ISAs with FMA (avx2, avx512, neon),
 //   a product then a sum on sse2 and on scalar x86-64 (the "unfused" formula family)
 //   select(m,a,b), to_bits/from_bits (reinterpret), m_and/m_or/m_not, any_of
@@ -28,6 +29,10 @@ inline vf load_once(const float* p) { return *p; }
 inline void store(float* p, vf v) { *p = v; }
 inline vf load_partial(const float* p, std::size_t k) { return k ? *p : 0.0f; }
 inline void store_partial(float* p, vf v, std::size_t k) { if (k) *p = v; }
+using lanes_t = std::size_t;
+inline lanes_t first_lanes(std::size_t k) { return k; }
+inline vf load_lanes(const float* p, lanes_t k) { return load_partial(p, k); }
+inline void store_lanes(float* p, vf v, lanes_t k) { store_partial(p, v, k); }
 inline vf splat(float s) { return s; }
 inline vf select(vm m, vf a, vf b) { return m ? a : b; }
 inline vi select_i(bool m, vi a, vi b) { return m ? a : b; }
@@ -144,6 +149,27 @@ inline void store_partial(float* p, vf v, std::size_t k) {
 #endif
 }
 
+/// The first k lanes (1 <= k <= kW) as a mask made once, for loops that load and store the same
+/// partial vector many times (load_partial and store_partial make theirs on every call).
+#if defined(SIMDGRAD_ISA_AVX512)
+using lanes_t = __mmask16;
+inline lanes_t first_lanes(std::size_t k) { return static_cast<__mmask16>((1u << k) - 1u); }
+inline vf load_lanes(const float* p, lanes_t m) { return _mm512_maskz_loadu_ps(m, p); }
+inline void store_lanes(float* p, vf v, lanes_t m) { _mm512_mask_storeu_ps(p, m, v); }
+#elif defined(SIMDGRAD_ISA_AVX2)
+using lanes_t = __m256i;
+inline lanes_t first_lanes(std::size_t k) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline vf load_lanes(const float* p, lanes_t m) { return _mm256_maskload_ps(p, m); }
+inline void store_lanes(float* p, vf v, lanes_t m) { _mm256_maskstore_ps(p, m, v); }
+#else
+using lanes_t = std::size_t;
+inline lanes_t first_lanes(std::size_t k) { return k; }
+inline vf load_lanes(const float* p, lanes_t k) { return load_partial(p, k); }
+inline void store_lanes(float* p, vf v, lanes_t k) { store_partial(p, v, k); }
+#endif
 inline vf select(vm m, vf a, vf b) { return xsimd::select(m, a, b); }
 inline vi to_bits(vf x) { return xsimd::bitwise_cast<vi>(x); }
 inline vf from_bits(vi i) { return xsimd::bitwise_cast<vf>(i); }

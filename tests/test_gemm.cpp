@@ -844,13 +844,21 @@ std::size_t vector_floats(simdgrad::Isa isa) {
          : isa == simdgrad::Isa::scalar ? 1 : 4;
 }
 
+/// Accessible floats a GuardedCopy leaves past an operand: none with AVX-512 (the hardware's
+/// masked loads touch no masked-off lane, and no emulator runs it in the tests), else a vector
+/// less one float, since QEMU's emulation of AVX2's masked loads reads all of the vector (the
+/// hardware does not). A tile that loads a whole vector past the operand faults either way.
+std::size_t guard_slack(simdgrad::Isa isa) {
+  return isa == simdgrad::Isa::avx512 ? 0 : vector_floats(isa) - 1;
+}
+
 /// Runs p with B in a GuardedCopy (no epilogue) and checks it against the reference. The guard
 /// page begins a vector less one float past B's end: a masked load of B's last partial vector
 /// may touch the rest of that vector (QEMU's emulation of AVX2's masked loads reads all of it;
 /// the hardware does not), while a tile that loads a whole vector past B faults.
 bool check_guarded_b(const Problem& p, simdgrad::Isa isa) {
   const Data d = make_data(p);
-  const GuardedCopy b(d.b, vector_floats(isa) - 1);
+  const GuardedCopy b(d.b, guard_slack(isa));
   if (!b.data()) {
     ADD_FAILURE() << "mmap of a guarded copy of B failed";
     return false;
@@ -896,6 +904,51 @@ TEST_P(Gemm, TransposedBPartialPanel) {
                 GetParam()))
           return;
       }
+}
+
+/// Runs p with A and B each in a GuardedCopy, and C padded (its gaps hold the sentinel), and checks
+/// it against the reference: a tile that reads a vector past A's or B's end faults, and one that
+/// writes past a row of C changes the sentinel.
+bool check_guarded_ab(Problem p, simdgrad::Isa isa) {
+  p.pad_c = 3;
+  const Data d = make_data(p);
+  const GuardedCopy a(d.a, guard_slack(isa)), b(d.b, guard_slack(isa));
+  if (!a.data() || !b.data()) {
+    ADD_FAILURE() << "mmap of a guarded copy failed";
+    return false;
+  }
+  std::vector<float> c = d.c0;
+  simdgrad::gemm(p.layout, p.ta, p.tb, p.m, p.n, p.k, p.alpha, a.data(), p.lda(), b.data(),
+                 p.ldb(), p.beta, c.data(), p.ldc(), epilogue_for(p, d));
+  return check_result(p, d, c);
+}
+
+// Small products (up to 2^16-2^17 multiply-adds, k up to kc: the small path where the ISA has
+// one, else the block driver): rows around the even split of the row tiles, columns around the
+// vector and the panel widths (the last vector of B loaded and of C stored under a mask), k from 1
+// to kc, every layout and transpose, the three store modes and epilogues, A and B ending before
+// a guard page.
+TEST_P(Gemm, SmallProducts) {
+  const std::vector<std::size_t> ms = {1, 2, 3, 5, 8, 13, 16, 25, 40};
+  const std::vector<std::size_t> ns = {1, 3, 8, 15, 16, 17, 31, 33, 50, 64, 70};
+  const std::vector<std::size_t> ks = {1, 7, 33, 100, simdgrad::kernels::kGemmKC};
+  const float alphas[3] = {1.0f, -0.5f, 2.0f}, betas[3] = {0.0f, 1.0f, 0.3f};
+  std::size_t x = 0;
+  for (MatLayout l : kLayouts)
+    for (Trans ta : kTrans)
+      for (Trans tb : kTrans)
+        for (std::size_t m : ms)
+          for (std::size_t n : ns)
+            for (std::size_t k : ks) {
+              if (m * n * k > (std::size_t{1} << 17)) continue;
+              ++x;
+              if (sgtest::small_run() && x % 7 != 0) continue;
+              Problem p = sized(l, ta, tb, m, n, k, alphas[x % 3], betas[(x / 3) % 3]);
+              if (x % 5 == 0) p.ep = GemmEpilogue(kWithBias, Activation::relu);
+              else if (x % 5 == 1) p.ep = GemmEpilogue(nullptr, Activation::gelu_tanh);
+              p.seed = static_cast<unsigned>(x);
+              if (!check_guarded_ab(p, GetParam())) return;
+            }
 }
 
 SGTEST_INSTANTIATE_PER_ISA(Gemm);
@@ -1016,13 +1069,14 @@ TEST(GemmThreads, SplitAlongK) {
 // element is the same chain of multiply-adds on every path.
 TEST(GemmIsas, SameFormulaSameBits) {
   const auto isas = sgtest::test_isas();
-  // B transposed (packed), and few rows over B in place (taller tiles on AVX-512).
-  for (int shape = 0; shape < 2; ++shape) {
+  // B transposed (packed), few rows over B in place (taller tiles on AVX-512), and a small
+  // product (the small path with a masked last vector).
+  for (int shape = 0; shape < 3; ++shape) {
     Problem p;
     p.tb = shape == 0 ? Trans::transpose : Trans::none;
-    p.m = shape == 0 ? 29 : 13;
-    p.n = shape == 0 ? 71 : 165;
-    p.k = shape == 0 ? 800 : 300;
+    p.m = shape == 0 ? 29 : shape == 1 ? 13 : 11;
+    p.n = shape == 0 ? 71 : shape == 1 ? 165 : 37;
+    p.k = shape == 0 ? 800 : shape == 1 ? 300 : 90;
     p.beta = 2.0f;
     p.ep = GemmEpilogue(kWithBias, Activation::relu);
     const Data d = make_data(p);

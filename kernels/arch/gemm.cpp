@@ -161,6 +161,40 @@ inline GemmUkrFn ukr_v1_pair_for(int fmt) {
   return nullptr;
 }
 
+// The small-product tiles (gemm_ukr_small) by A's layout (0: row-major, 1: stored transposed),
+// vectors of columns (1..kSmallV) and rows (1..kMR), as a table (nullptr where R x V
+// accumulators, V vectors of B and a broadcast would not fit the register file): the small path
+// picks one per tile, and a chain of compares per pick was a visible part of an 8^3 product.
+constexpr int kSmallV = 2 * kNV;
+constexpr bool small_fits(int r, int v) { return r * v + v + 1 <= kVectorRegs; }
+struct GemmSmallTiles {
+  GemmUkrFn f[2][kSmallV][kMR];
+  constexpr GemmSmallTiles() : f() { fill<kMR>(); }
+  template <int R>
+  constexpr void fill() {
+    fill_v<R, 1>();
+    if constexpr (R > 1) fill<R - 1>();
+  }
+  template <int R, int V>
+  constexpr void fill_v() {
+    if constexpr (small_fits(R, V)) {
+      f[0][V - 1][R - 1] = &gemm_ukr_small<R, V, 0, 1>;
+      f[1][V - 1][R - 1] = &gemm_ukr_small<R, V, 1, 0>;
+    }
+    if constexpr (V < kSmallV) fill_v<R, V + 1>();
+  }
+};
+// Only with 8- and 16-float vectors (AVX2, AVX-512), whose masked loads and stores are single
+// instructions; elsewhere a partial vector goes through the stack (load_partial).
+constexpr bool kHaveSmall = kW >= 8;
+inline GemmUkrFn ukr_small_for(int a_transposed, std::size_t v, std::size_t r) {
+  if constexpr (kHaveSmall) {
+    static constexpr GemmSmallTiles tiles{};
+    return tiles.f[a_transposed][v - 1][r - 1];
+  }
+  return nullptr;
+}
+
 // The epilogue of each activation whose functor exists in kernels/activation.hpp; act = -1 is
 // the bias alone. Extend the list as the activation family grows.
 #define SIMDGRAD_GEMM_ACTIVATIONS(X)                                                  \
@@ -186,6 +220,8 @@ void gemm_block(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n
   gemm_block_impl(g, m0, m1, n0, n1, ws);
 }
 
+bool small(const GemmArgs& g) { return gemm_small_impl(g); }
+
 void fold(const GemmArgs& g, const float* sums, std::size_t ld, std::size_t bstride,
           std::size_t kb0, std::size_t kb1, std::size_t m0, std::size_t m1, std::size_t n0,
           std::size_t n1) {
@@ -195,6 +231,7 @@ void fold(const GemmArgs& g, const float* sums, std::size_t ld, std::size_t bstr
 void fill(GemmTable& t) {
   t.gemm_block = &gemm_block;
   t.fold = &fold;
+  t.small = kHaveSmall ? &small : nullptr;
   t.colsum_rows = &gemm_colsum_rows;
   t.colsum_cols = &gemm_colsum_cols;
   for (int i = 0; i < kActivationCount; ++i) t.has_act[i] = false;
