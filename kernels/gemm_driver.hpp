@@ -257,8 +257,15 @@ inline bool gemm_small_impl(const GemmArgs& g) {
   const bool at = g.a_cs != 1;  // A stored transposed (a_rs == 1)
   const std::size_t wt = g.n % kW;
   if (at && wt != 0 && wt <= kColsMaxW && g.m >= kW) return false;
-  const std::size_t tiles = (g.m + MR - 1) / MR;
-  const std::size_t r0 = (g.m + tiles - 1) / tiles;
+  // Rows per tile: per, and one more for the first `extra` tiles (the divisions only where
+  // there is more than one tile).
+  const std::size_t tiles = g.m <= MR ? 1 : (g.m + MR - 1) / MR;
+  std::size_t per = g.m, extra = 0;
+  if (tiles > 1) {
+    per = g.m / tiles;
+    extra = g.m % tiles;
+  }
+  const std::size_t r0 = per + (extra != 0 ? 1 : 0);
   // Panels as wide as the tallest tile's accumulators allow, up to twice the main tile's.
   std::size_t vmax = static_cast<std::size_t>(kSmallV);
   while (vmax > 1 && !small_fits(static_cast<int>(r0), static_cast<int>(vmax))) --vmax;
@@ -269,7 +276,6 @@ inline bool gemm_small_impl(const GemmArgs& g) {
   const GemmEpilogueCall epi = gemm_epilogue_call(g);
   GemmTileStore st{NR, g.alpha, g.beta, gemm_store_mode(g, 0)};
   const std::ptrdiff_t a_rt = at ? g.a_cs : g.a_rs;  // the kernels' run-time stride of A
-  const std::size_t per = g.m / tiles, extra = g.m % tiles;
   for (std::size_t jr = 0; jr < g.n; jr += NR) {
     const std::size_t w = g.n - jr < NR ? g.n - jr : NR;
     st.ncols = w;
