@@ -28,9 +28,10 @@ inline void check_ptr(const char* fn, const char* name, const T* p, std::size_t 
                                            " elements");
 }
 
-/// True when a*b overflows size_t.
+/// True when a*b overflows size_t (the compiler's checked multiply, without a division).
 inline bool mul_overflows(std::size_t a, std::size_t b) {
-  return a != 0 && b > std::numeric_limits<std::size_t>::max() / a;
+  std::size_t r;
+  return __builtin_mul_overflow(a, b, &r);
 }
 
 /// True when n floats do not fit in the address space (check_count's bound).
