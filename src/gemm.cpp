@@ -307,9 +307,14 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // same build, AVX-512: 8^3 2.0x, 16^3 1.35x, 3 x 100 x 100 1.6x, 12 x 40 x 40 1.37x, 32^3
   // 1.12x, 50^3 1.19x, 6 x 64 x 64 TN 1.08x, 64 x 32 x 64 1.05x, 24 x 64 x 40 TN and 16 x 32 x
   // 256 within 2%; AVX2: 8^3 1.6x, 4 x 64 x 64 1.2x, 32^3 TN 1.14x, 100 x 20 x 32 1.13x, 40^3
-  // 1.07x, 64 x 16 x 64 TN 1.03x.
+  // 1.07x, 64 x 16 x 64 TN 1.03x. Where gemm runs on one thread anyway (one thread set, or a
+  // call from inside a parallel region) up to four times that share: AVX-512, 1 thread, against
+  // the block driver, 64 x 128 x 64 1.13x, 96 x 96 x 32 TN 1.05x, 32 x 128 x 128 1.03x, 64^3,
+  // 80^3 and 128 x 64 x 64 TN within 0.3%, 48 x 48 x 200 0.98x.
   if (t.small && k > 0 && k <= static_cast<std::size_t>(kernels::kGemmKC) && alpha != 0.0f &&
-      g.b_cs == 1 && (g.a_cs == 1 || g.a_rs == 1) && m * n <= min_fma && m * n * k <= min_fma &&
+      g.b_cs == 1 && (g.a_cs == 1 || g.a_rs == 1) && m * n <= 4 * min_fma &&
+      (m * n * k <= min_fma ||
+       (m * n * k <= 4 * min_fma && detail::threads_for(m * n * k, min_fma) == 1)) &&
       t.small(g))
     return;
 

@@ -985,6 +985,28 @@ void expect_thread_bits(const Problem& p, simdgrad::Isa isa, bool check_ref) {
         << simdgrad::isa_name(isa) << " " << p.str() << " element " << i;
 }
 
+// Products that take the small path where gemm runs them on one thread (up to 4 times one
+// thread's share of multiply-adds: 2^19 with AVX-512, 2^18 with AVX2) and the block driver on
+// two: the same bits, and the reference.
+TEST(GemmThreads, SmallPathOnOneThread) {
+  using S = ThreadShape;
+  const S shapes[] = {{64, 128, 64, Trans::none, Trans::none, MatLayout::row_major},
+                      {96, 96, 32, Trans::transpose, Trans::none, MatLayout::col_major},
+                      {100, 100, 50, Trans::none, Trans::none, MatLayout::row_major},
+                      {100, 50, 50, Trans::transpose, Trans::none, MatLayout::row_major},
+                      {64, 64, 48, Trans::none, Trans::none, MatLayout::col_major}};
+  for (simdgrad::Isa isa : sgtest::test_isas()) {
+    sgtest::IsaScope scope(isa);
+    for (const S& s : shapes) {
+      Problem p = problem_of(s);
+      p.beta = 2.0f;
+      p.ep = GemmEpilogue(kWithBias, Activation::relu);
+      expect_thread_bits(p, isa, true);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 // One and two threads give identical bits (the grid splits rows for tall C, columns for wide C).
 TEST(GemmThreads, IdenticalBits) {
   using S = ThreadShape;
