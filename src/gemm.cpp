@@ -309,8 +309,10 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // 256 within 2%; AVX2: 8^3 1.6x, 4 x 64 x 64 1.2x, 32^3 TN 1.14x, 100 x 20 x 32 1.13x, 40^3
   // 1.07x, 64 x 16 x 64 TN 1.03x. Where gemm runs on one thread anyway (one thread set, or a
   // call from inside a parallel region) up to four times that share: AVX-512, 1 thread, against
-  // the block driver, 64 x 128 x 64 1.13x, 96 x 96 x 32 TN 1.05x, 32 x 128 x 128 1.03x, 64^3,
-  // 80^3 and 128 x 64 x 64 TN within 0.3%, 48 x 48 x 200 0.98x.
+  // the block driver, calls in a loop (loop_b) / the fastest single call between the peers'
+  // (simdgrad_gemm_pair): 96 x 96 x 32 TN 1.05x / 1.10x, 100 x 100 x 50 1.02x / 1.035x, 64 x
+  // 128 x 64 1.13x / 0.975x, 32 x 128 x 128 1.03x / 1.0x, 48 x 48 x 200 0.98x / 0.985x, 64^3
+  // NN and TN, 80^3 and 128 x 64 x 64 TN within 0.5%.
   if (t.small && k > 0 && k <= static_cast<std::size_t>(kernels::kGemmKC) && alpha != 0.0f &&
       g.b_cs == 1 && (g.a_cs == 1 || g.a_rs == 1) && m * n <= 4 * min_fma &&
       (m * n * k <= min_fma ||
