@@ -242,35 +242,58 @@ inline void gemm_cols(int jn, std::size_t kb, const float* a, std::ptrdiff_t a_c
   }
 }
 
-/// The small path (GemmTable::small; see GemmSmallFn for what it takes): column panels of the
-/// main tile's width, each split among ceil(m / mr) row tiles of even height (16 rows on AVX-512
-/// as 8 + 8, not 12 + 4), every tile a gemm_ukr_small over A and B in place. It leaves to the
-/// block driver the few columns against many rows that its dot tiles (B's columns copied to
-/// rows; a quarter of a vector of columns or less) and column tiles (A stored transposed, at most
-/// three quarters of a vector left over) serve with every lane live, B with a row stride of 1
-/// (its dot tiles), and tiles of fewer than kMinChains accumulators over more than 32 steps of k
-/// (latency-bound; the block driver's wide tiles and one-row path keep more chains in flight).
+/// The small path (GemmTable::small; see GemmSmallFn for what it takes): column panels of v
+/// vectors, each split among row tiles of even height, every tile a gemm_ukr_small over A and B
+/// in place (v and the tiles' height chosen below). It leaves to the block driver the few columns
+/// against many rows that its dot tiles (B's columns copied to rows; a quarter of a vector of
+/// columns or less) and column tiles (A stored transposed, at most three quarters of a vector
+/// left over) serve with every lane live, B with a row stride of 1 (its dot tiles), and tiles of
+/// fewer than kMinChains accumulators over more than 32 steps of k (latency-bound; the block
+/// driver's wide tiles and one-row path keep more chains in flight).
 inline bool gemm_small_impl(const GemmArgs& g) {
-  constexpr std::size_t MR = static_cast<std::size_t>(kMR);
   if (g.b_rs == 1) return false;
   if (g.m > 4 && (g.n * 4 <= kW || (g.n * 2 <= kW && g.k >= 128))) return false;
   const bool at = g.a_cs != 1;  // A stored transposed (a_rs == 1)
   const std::size_t wt = g.n % kW;
   if (at && wt != 0 && wt <= kColsMaxW && g.m >= kW) return false;
-  // Rows per tile: per, and one more for the first `extra` tiles (the divisions only where
-  // there is more than one tile).
-  const std::size_t tiles = g.m <= MR ? 1 : (g.m + MR - 1) / MR;
+  // Tiles of v vectors (up to twice the main tile's) and as many rows as their accumulators leave
+  // registers for (AVX-512: 24 rows of one vector, 14 of two, 9 of three, 6 of four; AVX2: 12,
+  // 6, 4, 2; row-major A at most 16), the rows shared evenly among ceil(m / rows) tiles; of
+  // those the v whose tiles take the fewest cycles per step of k in a simple model: a tile of r
+  // rows and w vectors takes the longest of its multiply-adds (r w / 2: two pipes), its loads
+  // (r broadcasts and w vectors of B, two a cycle) and the multiply-add latency (4 cycles, plus
+  // one: a tile of exactly 8 chains needs every issue slot), summed over the row tiles and the
+  // column panels (the last of nv mod v vectors); on a tie the one with more chains per tile.
+  // Row-major A at most 16 rows: each row a stream of its own; Intel Xeon, AVX-512, 1 thread,
+  // 20-24 rows of one vector ran 13-19% slower than 10-12, while 16 ran 12% faster than 8 + 8.
+  const std::size_t nv = (g.n + kW - 1) / kW;
+  const std::size_t vtop = nv < static_cast<std::size_t>(kSmallV) ? nv : kSmallV;
+  auto step_cost = [](std::size_t r, std::size_t w) {  // in half cycles
+    const std::size_t fma = r * w, ld = r + w, lat = 10;
+    return fma > ld ? (fma > lat ? fma : lat) : (ld > lat ? ld : lat);
+  };
+  std::size_t v0 = 0, tiles = 1, r0 = 0, best = 0;
+  for (std::size_t v = 1; v <= vtop; ++v) {
+    const std::size_t rfit = static_cast<std::size_t>(kGemmSmallRows.r[v]);
+    const std::size_t rmax = !at && rfit > 16 ? 16 : rfit;
+    const std::size_t t = g.m <= rmax ? 1 : (g.m + rmax - 1) / rmax;
+    const std::size_t r = t == 1 ? g.m : (g.m + t - 1) / t;
+    const std::size_t rem = nv % v;
+    const std::size_t cost =
+        t * ((nv / v) * step_cost(r, v) + (rem != 0 ? step_cost(r, rem) : 0));
+    if (v0 == 0 || cost < best || (cost == best && r * v > r0 * v0)) {
+      v0 = v;
+      tiles = t;
+      r0 = r;
+      best = cost;
+    }
+  }
+  // Rows per tile: per, and one more for the first `extra` tiles.
   std::size_t per = g.m, extra = 0;
   if (tiles > 1) {
     per = g.m / tiles;
     extra = g.m % tiles;
   }
-  const std::size_t r0 = per + (extra != 0 ? 1 : 0);
-  // Panels as wide as the tallest tile's accumulators allow, up to twice the main tile's.
-  std::size_t vmax = static_cast<std::size_t>(kSmallV);
-  while (vmax > 1 && !small_fits(static_cast<int>(r0), static_cast<int>(vmax))) --vmax;
-  const std::size_t nv = (g.n + kW - 1) / kW;
-  const std::size_t v0 = nv < vmax ? nv : vmax;
   if (r0 * v0 < kMinChains && g.k > 32) return false;
   const std::size_t NR = v0 * kW;
   const GemmEpilogueCall epi = gemm_epilogue_call(g);

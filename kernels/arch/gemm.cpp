@@ -162,14 +162,28 @@ inline GemmUkrFn ukr_v1_pair_for(int fmt) {
 }
 
 // The small-product tiles (gemm_ukr_small) by A's layout (0: row-major, 1: stored transposed),
-// vectors of columns (1..kSmallV) and rows (1..kMR), as a table (nullptr where R x V
+// vectors of columns (1..kSmallV) and rows (1..kSmallMR), as a table (nullptr where R x V
 // accumulators, V vectors of B and a broadcast would not fit the register file): the small path
 // picks one per tile, and a chain of compares per pick was a visible part of an 8^3 product.
 constexpr int kSmallV = 2 * kNV;
+constexpr int kSmallMR = 2 * kMR;
 constexpr bool small_fits(int r, int v) { return r * v + v + 1 <= kVectorRegs; }
+// The most rows a small tile of v vectors takes (1 <= v <= kSmallV).
+constexpr int small_rows(int v) {
+  int r = kSmallMR;
+  while (r > 1 && !small_fits(r, v)) --r;
+  return r;
+}
+struct GemmSmallRows {
+  int r[kSmallV + 1];
+  constexpr GemmSmallRows() : r() {
+    for (int v = 1; v <= kSmallV; ++v) r[v] = small_rows(v);
+  }
+};
+constexpr GemmSmallRows kGemmSmallRows{};
 struct GemmSmallTiles {
-  GemmUkrFn f[2][kSmallV][kMR];
-  constexpr GemmSmallTiles() : f() { fill<kMR>(); }
+  GemmUkrFn f[2][kSmallV][kSmallMR];
+  constexpr GemmSmallTiles() : f() { fill<kSmallMR>(); }
   template <int R>
   constexpr void fill() {
     fill_v<R, 1>();
