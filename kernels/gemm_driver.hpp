@@ -245,14 +245,18 @@ inline void gemm_cols(int jn, std::size_t kb, const float* a, std::ptrdiff_t a_c
 /// The small path (GemmTable::small; see GemmSmallFn for what it takes): column panels of v
 /// vectors, each split among row tiles of even height, every tile a gemm_ukr_small over A and B
 /// in place (v and the tiles' height chosen below). It leaves to the block driver the few columns
-/// against many rows that its dot tiles (B's columns copied to rows; a quarter of a vector of
-/// columns or less) and column tiles (A stored transposed, at most three quarters of a vector
-/// left over) serve with every lane live, B with a row stride of 1 (its dot tiles), and tiles of
+/// against many rows that its dot tiles (B's columns copied to rows) and column tiles (A stored
+/// transposed, at most three quarters of a vector left over) serve with every lane live, B with a row stride of 1 (its dot tiles), and tiles of
 /// fewer than kMinChains accumulators over more than 32 steps of k (latency-bound; the block
 /// driver's wide tiles and one-row path keep more chains in flight).
 inline bool gemm_small_impl(const GemmArgs& g) {
   if (g.b_rs == 1) return false;
-  if (g.m > 4 && (g.n * 4 <= kW || (g.n * 2 <= kW && g.k >= 128))) return false;
+  // Few columns against more than 4 rows: the dot tiles up to a quarter of a vector of columns
+  // (12 x 2 x 256 NN ran 37% slower on the small tiles, 32 x 3 x 100 23%: AVX-512, 1 thread),
+  // and up to half of one from k = 128 on beyond 32 rows (against the small tiles: 64-128 x 8 x
+  // 128-256 and 100 x 8 x 128 0.79-0.84x, 9-32 x 8 x 128-256 1.29-2.5x; AVX2 9-12 x 4 x
+  // 128-159 1.36-1.63x).
+  if (g.m > 4 && (g.n * 4 <= kW || (g.n * 2 <= kW && g.k >= 128 && g.m > 32))) return false;
   const bool at = g.a_cs != 1;  // A stored transposed (a_rs == 1)
   const std::size_t wt = g.n % kW;
   if (at && wt != 0 && wt <= kColsMaxW && g.m >= kW) return false;
