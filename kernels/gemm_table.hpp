@@ -139,12 +139,14 @@ using GemmFoldFn = void (*)(const GemmArgs& g, const float* sums, std::size_t ld
                             std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
 
 /// Small products (up to one thread's share of multiply-adds, src/gemm.cpp): all of C in one
-/// pass of register tiles over A and B read in place, where B is row-major (b_cs == 1), A
-/// row-major or stored transposed (a_cs == 1 or a_rs == 1), 1 <= k <= kGemmKC (one k block: the
-/// formula of GemmBlockFn's tiles, to the bit) and alpha != 0. Returns false, having written
-/// nothing, for the shapes it leaves to GemmBlockFn (few columns against many rows: the dot and
-/// column tiles). Single-threaded.
-using GemmSmallFn = bool (*)(const GemmArgs& g);
+/// pass of register tiles over A and B, where A is row-major or stored transposed (a_cs == 1 or
+/// a_rs == 1), 1 <= k <= kGemmKC (one k block: the formula of GemmBlockFn's tiles, to the bit)
+/// and alpha != 0. A row-major B (b_cs == 1) is read in place; a transposed one (b_rs == 1) is
+/// packed into ws first (at least kc x nc floats, 64-byte aligned; unused and may be null for a
+/// row-major B). Returns false, having written nothing, for the shapes it leaves to GemmBlockFn
+/// (few columns against many rows, x W^T at batch 1-4: the dot and column tiles).
+/// Single-threaded.
+using GemmSmallFn = bool (*)(const GemmArgs& g, float* ws);
 
 struct GemmTable {
   GemmBlockFn gemm_block;

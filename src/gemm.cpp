@@ -301,8 +301,8 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   const std::size_t min_fma = kMinFmaPerThread / 32 * static_cast<std::size_t>(bk.nr);
   // Products of up to one thread's share (min_fma: 2^17 multiply-adds with AVX-512, 2^16 with
   // AVX2; one thread then) go to the small path (GemmTable::small) before any of the decisions
-  // below, where it takes them: one pass of register tiles over A and B in place, one k block,
-  // no packing, no workspace. Its fixed cost per call is a fraction of the block driver's
+  // below, where it takes them: one pass of register tiles over A and B in place (a transposed
+  // B packed first), one k block. Its fixed cost per call is a fraction of the block driver's
   // (checks, path decisions, set-up): Intel Xeon, 1 thread, against the block driver in the
   // same build, AVX-512: 8^3 2.0x, 16^3 1.35x, 3 x 100 x 100 1.6x, 12 x 40 x 40 1.37x, 32^3
   // 1.12x, 50^3 1.19x, 6 x 64 x 64 TN 1.08x, 64 x 32 x 64 1.05x, 24 x 64 x 40 TN and 16 x 32 x
@@ -312,12 +312,18 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // the block driver, calls in a loop (loop_b) / the fastest single call between the peers'
   // (simdgrad_gemm_pair): 96 x 96 x 32 TN 1.05x / 1.10x, 100 x 100 x 50 1.02x / 1.035x, 64 x
   // 128 x 64 1.13x / 0.975x, 32 x 128 x 128 1.03x / 1.0x, 48 x 48 x 200 0.98x / 0.985x, 64^3
-  // NN and TN, 80^3 and 128 x 64 x 64 TN within 0.5%.
+  // NN and TN, 80^3 and 128 x 64 x 64 TN within 0.5%. B stored transposed, against the block
+  // driver: AVX-512 8^3 NT 2.3x, 16^3 1.31x, 12 x 40 x 40 1.34x, 100 x 20 x 32 1.20x, 16 x 48 x
+  // 128 1.12x, 50^3 1.10x, 64 x 64 x 32 0.99x; AVX2 8^3 1.55x, 100 x 20 x 32 1.10x, 12 x 40 x 40,
+  // 50^3, 6 x 64 x 64 0.95-0.97x.
   if (t.small && k > 0 && k <= static_cast<std::size_t>(kernels::kGemmKC) && alpha != 0.0f &&
-      g.b_cs == 1 && (g.a_cs == 1 || g.a_rs == 1) && m * n <= 4 * min_fma &&
+      (g.b_cs == 1 || g.b_rs == 1) && (g.a_cs == 1 || g.a_rs == 1) && m * n <= 4 * min_fma &&
       (m * n * k <= min_fma ||
        (m * n * k <= 4 * min_fma && detail::threads_for(m * n * k, min_fma) == 1)) &&
-      t.small(g))
+      t.small(g, g.b_cs == 1 ? nullptr
+                             : workspace(kernels::gemm_workspace_floats(
+                                   static_cast<std::size_t>(bk.mc), static_cast<std::size_t>(bk.nc),
+                                   static_cast<std::size_t>(bk.kc)))))
     return;
 
   // Packing pays when an operand is reused by many tiles. B (k x n) is read in place when its

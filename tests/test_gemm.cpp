@@ -994,7 +994,10 @@ TEST(GemmThreads, SmallPathOnOneThread) {
                       {96, 96, 32, Trans::transpose, Trans::none, MatLayout::col_major},
                       {100, 100, 50, Trans::none, Trans::none, MatLayout::row_major},
                       {100, 50, 50, Trans::transpose, Trans::none, MatLayout::row_major},
-                      {64, 64, 48, Trans::none, Trans::none, MatLayout::col_major}};
+                      {64, 64, 48, Trans::none, Trans::none, MatLayout::col_major},
+                      // B stored transposed (packed by the small path first).
+                      {64, 96, 40, Trans::none, Trans::transpose, MatLayout::row_major},
+                      {60, 40, 50, Trans::transpose, Trans::transpose, MatLayout::row_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {

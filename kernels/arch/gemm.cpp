@@ -234,7 +234,7 @@ void gemm_block(const GemmArgs& g, std::size_t m0, std::size_t m1, std::size_t n
   gemm_block_impl(g, m0, m1, n0, n1, ws);
 }
 
-bool small(const GemmArgs& g) { return gemm_small_impl(g); }
+bool small(const GemmArgs& g, float* ws) { return gemm_small_impl(g, ws); }
 
 void fold(const GemmArgs& g, const float* sums, std::size_t ld, std::size_t bstride,
           std::size_t kb0, std::size_t kb1, std::size_t m0, std::size_t m1, std::size_t n0,
