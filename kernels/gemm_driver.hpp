@@ -204,6 +204,15 @@ inline GemmEpilogueCall gemm_epilogue_call(const GemmArgs& g) {
 /// vectors of SSE2 and NEON and the scalar path keep their one-vector tiles).
 constexpr std::size_t kColsMaxW = kW >= 8 ? kW * 3 / 4 : 0;
 
+/// Columns of a block of `rows` rows over A stored transposed and read in place that go to column
+/// tiles: its last nb % kW columns where they are 1 to kColsMaxW and the rows fill a vector (0:
+/// none). The block driver and the small path (which leaves such blocks to the block driver)
+/// ask the same question.
+inline std::size_t gemm_cols_tail(bool a_transposed, std::size_t nb, std::size_t rows) {
+  const std::size_t wt = nb % kW;
+  return a_transposed && wt <= kColsMaxW && rows >= kW ? wt : 0;
+}
+
 /// Rows [0, nrows) of J columns: tiles of gemm_cols_v(J) vectors of rows, then 4, 2 and 1
 /// vectors, then a partial vector. Out of line: inlined into gemm_block_impl, its twelve
 /// instances (AVX-512) had GCC store the addresses of their operands for their tile lambdas at
@@ -244,11 +253,12 @@ inline void gemm_cols(int jn, std::size_t kb, const float* a, std::ptrdiff_t a_c
 
 /// The small path (GemmTable::small; see GemmSmallFn for what it takes): column panels of v
 /// vectors, each split among row tiles of even height, every tile a gemm_ukr_small over A and B
-/// in place (v and the tiles' height chosen below). It leaves to the block driver the few columns
-/// against many rows that its dot tiles (B's columns copied to rows) and column tiles (A stored
-/// transposed, at most three quarters of a vector left over) serve with every lane live, B with a row stride of 1 (its dot tiles), and tiles of
-/// fewer than kMinChains accumulators over more than 32 steps of k (latency-bound; the block
-/// driver's wide tiles and one-row path keep more chains in flight).
+/// in place (a transposed B packed first; v and the tiles' height chosen below). It leaves to the
+/// block driver the few columns against many rows that its dot tiles and column tiles serve with
+/// every lane live, a transposed B that its dot tiles read as it is (x W^T at batch 1-4, few
+/// columns from k = 128), and tiles of fewer than kMinChains accumulators over more than 32
+/// steps of k (latency-bound; the block driver's wide tiles and one-row path keep more chains in
+/// flight).
 inline bool gemm_small_impl(const GemmArgs& g, float* ws) {
   // B stored transposed: x W^T at batch 1-4, and few columns (up to three quarters of a vector)
   // from k = 128 on, stay on the dot tiles, which read B's rows along k as they are (AVX-512, 1
@@ -261,8 +271,7 @@ inline bool gemm_small_impl(const GemmArgs& g, float* ws) {
   // 128-159 1.36-1.63x).
   if (g.m > 4 && (g.n * 4 <= kW || (g.n * 2 <= kW && g.k >= 128 && g.m > 32))) return false;
   const bool at = g.a_cs != 1;  // A stored transposed (a_rs == 1)
-  const std::size_t wt = g.n % kW;
-  if (at && wt != 0 && wt <= kColsMaxW && g.m >= kW) return false;
+  if (gemm_cols_tail(at, g.n, g.m) != 0) return false;
   // Tiles of v vectors (up to twice the main tile's) and as many rows as their accumulators leave
   // registers for (AVX-512: 24 rows of one vector, 14 of two, 9 of three, 6 of four; AVX2: 12,
   // 6, 4, 2; row-major A at most 16), the rows shared evenly among ceil(m / rows) tiles; of
@@ -597,8 +606,8 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
           // 1.52x, 128 x 4 x 128 0.28x -> 0.91x, 512 x 100 x 512 0.89x -> 1.07x, 100^3 0.86x ->
           // 1.0x; AVX2 1024 x 10 x 512 +21%, 128 x 4 x 128 2.3x, 784 x 10 x 64 +28%.
           if constexpr (kColsMaxW > 0) {
-            const std::size_t wt = nb % kW;
-            if (afmt == kAinplaceT && wt != 0 && wt <= kColsMaxW && mb >= kW) {
+            const std::size_t wt = gemm_cols_tail(afmt == kAinplaceT, nb, mb);
+            if (wt != 0) {
               nb -= wt;
               GemmTileStore st = tile_store(wt, mode);
               const float* bt = g.b + static_cast<std::ptrdiff_t>(pc) * g.b_rs +
