@@ -47,29 +47,47 @@ constexpr std::size_t kSmallBRows = 64;
 
 const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-major" : "column-major"; }
 
+// check_matrix's failures, out of line (cold): the passing path stays a few compares. Each
+// message names "the size of A" (B, C, X) or the leading dimension.
+[[noreturn]] __attribute__((noinline, cold)) void fail_ld(const char* fn, const char* name,
+                                                          const char* ldname, MatLayout layout,
+                                                          std::size_t rows, std::size_t cols,
+                                                          std::size_t ld, std::size_t min_ld) {
+  const bool rm = layout == MatLayout::row_major;
+  fail(fn, std::string(ldname) + " must be >= " + std::to_string(min_ld) + " (the " +
+               (rm ? "row" : "column") + " length of " + layout_name(layout) + " " + name +
+               ", " + std::to_string(rows) + " x " + std::to_string(cols) + "), got " +
+               std::to_string(ld));
+}
+[[noreturn]] __attribute__((noinline, cold)) void fail_size_mul(const char* fn, const char* name,
+                                                                std::size_t a, std::size_t b) {
+  const std::string what = std::string("the size of ") + name;
+  detail::checked_mul(fn, what.c_str(), a, b);
+  fail(fn, what + " overflows size_t");  // not reached: a * b overflows
+}
+[[noreturn]] __attribute__((noinline, cold)) void fail_size(const char* fn, const char* name,
+                                                            std::size_t span, bool wraps) {
+  const std::string what = std::string("the size of ") + name;
+  if (!wraps) detail::check_count(fn, what.c_str(), span);
+  fail(fn, what + " overflows size_t");
+}
+
 /// A matrix as stored: rows x cols in `layout`, leading dimension ld. Returns the number of
 /// elements its storage spans (0 when empty), after checking ld and overflow.
-std::size_t check_matrix(const char* fn, const char* name, const char* ldname, MatLayout layout,
-                         std::size_t rows, std::size_t cols, std::size_t ld) {
+inline std::size_t check_matrix(const char* fn, const char* name, const char* ldname,
+                                MatLayout layout, std::size_t rows, std::size_t cols,
+                                std::size_t ld) {
   const bool rm = layout == MatLayout::row_major;
   const std::size_t inner = rm ? cols : rows, outer = rm ? rows : cols;
   const std::size_t min_ld = inner > 0 ? inner : 1;
-  if (ld < min_ld)
-    fail(fn, std::string(ldname) + " must be >= " + std::to_string(min_ld) + " (the " +
-                 (rm ? "row" : "column") + " length of " + layout_name(layout) + " " + name +
-                 ", " + std::to_string(rows) + " x " + std::to_string(cols) + "), got " +
-                 std::to_string(ld));
-  // The checks' messages name "the size of A" (B, C, X); the string is built only to fail (on
-  // every call it was a tenth of an 8 x 8 x 8 product's time).
-  const auto what = [name] { return std::string("the size of ") + name; };
-  if (detail::mul_overflows(rows, cols)) detail::checked_mul(fn, what().c_str(), rows, cols);
+  if (ld < min_ld) fail_ld(fn, name, ldname, layout, rows, cols, ld, min_ld);
+  if (detail::mul_overflows(rows, cols)) fail_size_mul(fn, name, rows, cols);
   if (rows == 0 || cols == 0) return 0;
-  if (detail::mul_overflows(outer - 1, ld)) detail::checked_mul(fn, what().c_str(), outer - 1, ld);
+  if (detail::mul_overflows(outer - 1, ld)) fail_size_mul(fn, name, outer - 1, ld);
   const std::size_t span0 = (outer - 1) * ld;
-  if (span0 > std::numeric_limits<std::size_t>::max() - inner)
-    fail(fn, what() + " overflows size_t");
+  if (span0 > std::numeric_limits<std::size_t>::max() - inner) fail_size(fn, name, 0, true);
   const std::size_t span = span0 + inner;
-  if (detail::count_too_large(span)) detail::check_count(fn, what().c_str(), span);
+  if (detail::count_too_large(span)) fail_size(fn, name, span, false);
   return span;
 }
 
