@@ -155,9 +155,11 @@ inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
 #endif
 
 #if defined(SIMDGRAD_ISA_AVX2)
-/// As on AVX-512, 8 x 8.
+/// As on AVX-512, 8 x 8. Inlined by force: with gemm_pack_bt_steps its second caller, GCC
+/// left it out of line, and the small path's products over a transposed B ran 3% slower (AVX2
+/// 50^3 NT, 12 x 40 x 40 NT).
 constexpr std::size_t kTT = 8;
-inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
+__attribute__((always_inline)) inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
                                 const float* __restrict src, std::size_t ld_src,
                                 std::size_t rows = kTT) {
   __m256 r[8], t[8];
@@ -177,6 +179,32 @@ inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
   for (int q = 0; q < 4; ++q) {
     _mm256_storeu_ps(dst + q * ld_dst, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
     _mm256_storeu_ps(dst + (q + 4) * ld_dst, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+  }
+}
+#endif
+
+#if defined(SIMDGRAD_ISA_AVX512) || defined(SIMDGRAD_ISA_AVX2)
+/// gemm_pack_b's last steps < kTT rows of a panel of B stored transposed (B(p, j) = s[p + j*cs],
+/// w live columns of nr) through gemm_transpose_tile: each row of the stored B read for those
+/// steps only (a masked load) into a zero-padded tile on the stack, transposed there, and the
+/// tile's first steps rows copied to the panel (dst, row stride nr). Out of line: inlined, it
+/// changed how GCC inlined gemm_pack_b into its callers (50^3 NT 2% slower, AVX-512).
+__attribute__((noinline)) inline void gemm_pack_bt_steps(float* __restrict dst,
+                                                         const float* __restrict s,
+                                                         std::ptrdiff_t cs, std::size_t steps,
+                                                         std::size_t w, std::size_t nr) {
+  alignas(64) float in[kTT * kTT], out[kTT * kTT];
+  for (std::size_t jj = 0; jj < nr; jj += kTT) {
+    float* dt = dst + jj;
+    if (jj >= w) {
+      for (std::size_t q = 0; q < steps; ++q) gemm_zero_pad(dt + q * nr, 0, kTT);
+      continue;
+    }
+    const std::size_t rows = w - jj < kTT ? w - jj : kTT;
+    for (std::size_t j = 0; j < rows; ++j)
+      store(in + j * kTT, load_partial(s + static_cast<std::ptrdiff_t>(jj + j) * cs, steps));
+    gemm_transpose_tile(out, kTT, in, kTT, rows);
+    for (std::size_t q = 0; q < steps; ++q) store(dt + q * nr, load(out + q * kTT));
   }
 }
 #endif
@@ -218,6 +246,17 @@ inline void gemm_pack_b(float* __restrict dst, const float* __restrict b, std::p
           gemm_transpose_tile(dt, nr, s + p + static_cast<std::ptrdiff_t>(jj) * cs,
                               static_cast<std::size_t>(cs), w - jj < kTT ? w - jj : kTT);
         }
+      // The last kb mod kTT steps, from half a tile on, through the same transposes: each row
+      // of the stored B read for those steps only (a masked load) into a zero-padded tile on
+      // the stack, transposed there, and its first steps rows copied to the panel. Element by
+      // element they were half of an 8^3 NT product's time; fewer steps stay so (the tile's
+      // transposes and copies cost more than they save). Intel Xeon, AVX-512, 1 thread,
+      // against element by element: 8^3 NT +19%, 12^3 +44%, 12 x 40 x 40 +26%; AVX2 20 x 30
+      // x 14 +15%, 5 x 30 x 13 +8%.
+      if (p < kb && 2 * (kb - p) >= kTT) {
+        gemm_pack_bt_steps(d + p * nr, s + p, cs, kb - p, w, nr);
+        p = kb;
+      }
     }
 #endif
     for (; p < kb; ++p) {

@@ -931,7 +931,9 @@ bool check_guarded_ab(Problem p, simdgrad::Isa isa) {
 TEST_P(Gemm, SmallProducts) {
   const std::vector<std::size_t> ms = {1, 2, 3, 5, 8, 13, 16, 25, 40};
   const std::vector<std::size_t> ns = {1, 3, 8, 15, 16, 17, 31, 33, 50, 64, 70};
-  const std::vector<std::size_t> ks = {1, 7, 33, 100, simdgrad::kernels::kGemmKC};
+  // k mod 16 (mod 8): 1, 7, 13 (5), 4 and 0 steps past whole 16 x 16 (8 x 8) transposes of a
+  // transposed B: its packing's element-by-element tail and its partial tiles on every ISA.
+  const std::vector<std::size_t> ks = {1, 7, 45, 100, simdgrad::kernels::kGemmKC};
   const float alphas[3] = {1.0f, -0.5f, 2.0f}, betas[3] = {0.0f, 1.0f, 0.3f};
   std::size_t x = 0;
   for (MatLayout l : kLayouts)
