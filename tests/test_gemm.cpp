@@ -1232,6 +1232,14 @@ TEST(GemmErrors, BadInput) {
   const std::size_t huge = std::numeric_limits<std::size_t>::max() / 2;
   expect("overflows", [&] { simdgrad::gemm(R, N, N, huge, 1, 4, 1, A, 4, B, 1, 0, C, 1); });
   expect("overflows", [&] { simdgrad::gemm(R, N, N, 4, 4, huge, 1, A, huge, B, 4, 0, C, 4); });
+  // The span of a stored matrix, (rows - 1) * ld + row length: its product, its sum and its
+  // size in bytes each checked.
+  expect("the size of A overflows size_t (3 *",
+         [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, huge, B, 4, 0, C, 4); });
+  expect("the size of A overflows size_t",
+         [&] { simdgrad::gemm(R, N, N, 2, 4, 4, 1, A, 2 * huge, B, 4, 0, C, 4); });
+  expect("the size of B is too large",
+         [&] { simdgrad::gemm(R, N, N, 4, 4, 2, 1, A, 2, B, std::size_t{1} << 61, 0, C, 4); });
   expect("c overlaps a", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, C + 8, 4, B, 4, 0, C, 4); });
   expect("c overlaps b", [&] { simdgrad::gemm(R, N, N, 4, 4, 4, 1, A, 4, C + 15, 4, 0, C, 4); });
   expect("c overlaps epilogue.bias", [&] {
