@@ -320,7 +320,7 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // Products of up to one thread's share (min_fma: 2^17 multiply-adds with AVX-512, 2^16 with
   // AVX2; one thread then) go to the small path (GemmTable::small) before any of the decisions
   // below, where it takes them: one pass of register tiles over A and B in place (a transposed
-  // B packed first), one k block. Its fixed cost per call is a fraction of the block driver's
+  // B packed first), each tile through the formula's k blocks (one up to kc). Its fixed cost per call is a fraction of the block driver's
   // (checks, path decisions, set-up): Intel Xeon, 1 thread, against the block driver in the
   // same build, AVX-512: 8^3 2.0x, 16^3 1.35x, 3 x 100 x 100 1.6x, 12 x 40 x 40 1.37x, 32^3
   // 1.12x, 50^3 1.19x, 6 x 64 x 64 TN 1.08x, 64 x 32 x 64 1.05x, 24 x 64 x 40 TN and 16 x 32 x
@@ -334,7 +334,17 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // driver: AVX-512 8^3 NT 2.3x, 16^3 1.31x, 12 x 40 x 40 1.34x, 100 x 20 x 32 1.20x, 16 x 48 x
   // 128 1.12x, 50^3 1.10x, 64 x 64 x 32 0.99x; AVX2 8^3 1.55x, 100 x 20 x 32 1.10x, 12 x 40 x 40,
   // 50^3, 6 x 64 x 64 0.95-0.97x.
-  if (t.small && k > 0 && k <= static_cast<std::size_t>(kernels::kGemmKC) && alpha != 0.0f &&
+  // More than one k block (k > kc) only where the block driver's main tile fits C poorly (fewer
+  // rows than a tile, or columns not a whole number of tiles) and B is row-major: AVX-512, 1
+  // thread, against the block driver, 16 x 48 x 512 NN +25% (TN +34%), 8 x 48 x 1000 +24%, 4 x
+  // 64 x 1024 +14%, 16 x 16 x 1024 +8%, 3 x 64 x 2000 +5%, 6 x 64 x 1000 TN +3%, 12 x 48 x 600
+  // -1.5%; AVX2 8 x 24 x 1000 +29%, 12 x 20 x 600 +22%, 4 x 64 x 1024 -2.4%. Where the tile fits
+  // (16 x 32 x 512, 24 x 32 x 512, 16 x 64 x 500, 32 x 32 x 400) the small path was 1-2.5%
+  // slower, and over a transposed B up to 6% (10 x 24 x 1000 NT).
+  const bool small_k = k <= static_cast<std::size_t>(kernels::kGemmKC) ||
+                       (g.b_cs == 1 && (g.m < static_cast<std::size_t>(bk.mr) ||
+                                        g.n % static_cast<std::size_t>(bk.nr) != 0));
+  if (t.small && k > 0 && small_k && alpha != 0.0f &&
       (g.b_cs == 1 || g.b_rs == 1) && (g.a_cs == 1 || g.a_rs == 1) && m * n <= 4 * min_fma &&
       (m * n * k <= min_fma ||
        (m * n * k <= 4 * min_fma && detail::threads_for(m * n * k, min_fma) == 1)) &&

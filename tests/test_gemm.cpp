@@ -933,7 +933,9 @@ TEST_P(Gemm, SmallProducts) {
   const std::vector<std::size_t> ns = {1, 3, 8, 15, 16, 17, 31, 33, 50, 64, 70};
   // k mod 16 (mod 8): 1, 7, 13 (5), 4 and 0 steps past whole 16 x 16 (8 x 8) transposes of a
   // transposed B: its packing's element-by-element tail and its partial tiles on every ISA.
-  const std::vector<std::size_t> ks = {1, 7, 45, 100, simdgrad::kernels::kGemmKC};
+  // k = 300: two k blocks, which the small path takes where C is narrower than a main tile or
+  // not a whole number of them.
+  const std::vector<std::size_t> ks = {1, 7, 45, 100, simdgrad::kernels::kGemmKC, 300};
   const float alphas[3] = {1.0f, -0.5f, 2.0f}, betas[3] = {0.0f, 1.0f, 0.3f};
   std::size_t x = 0;
   for (MatLayout l : kLayouts)
@@ -999,7 +1001,11 @@ TEST(GemmThreads, SmallPathOnOneThread) {
                       {64, 64, 48, Trans::none, Trans::none, MatLayout::col_major},
                       // B stored transposed (packed by the small path first).
                       {64, 96, 40, Trans::none, Trans::transpose, MatLayout::row_major},
-                      {60, 40, 50, Trans::transpose, Trans::transpose, MatLayout::row_major}};
+                      {60, 40, 50, Trans::transpose, Trans::transpose, MatLayout::row_major},
+                      // More than one k block (the small path k block by k block).
+                      {16, 48, 512, Trans::none, Trans::none, MatLayout::row_major},
+                      {8, 48, 1000, Trans::transpose, Trans::none, MatLayout::row_major},
+                      {24, 8, 1000, Trans::none, Trans::none, MatLayout::col_major}};
   for (simdgrad::Isa isa : sgtest::test_isas()) {
     sgtest::IsaScope scope(isa);
     for (const S& s : shapes) {
