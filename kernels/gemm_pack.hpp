@@ -159,9 +159,11 @@ inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
 /// left it out of line, and the small path's products over a transposed B ran 3% slower (AVX2
 /// 50^3 NT, 12 x 40 x 40 NT).
 constexpr std::size_t kTT = 8;
-__attribute__((always_inline)) inline void gemm_transpose_tile(float* __restrict dst, std::size_t ld_dst,
-                                const float* __restrict src, std::size_t ld_src,
-                                std::size_t rows = kTT) {
+__attribute__((always_inline)) inline void gemm_transpose_tile(float* __restrict dst,
+                                                               std::size_t ld_dst,
+                                                               const float* __restrict src,
+                                                               std::size_t ld_src,
+                                                               std::size_t rows = kTT) {
   __m256 r[8], t[8];
   for (int j = 0; j < 8; ++j)
     r[j] = static_cast<std::size_t>(j) < rows ? _mm256_loadu_ps(src + j * ld_src)

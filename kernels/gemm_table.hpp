@@ -138,14 +138,15 @@ using GemmFoldFn = void (*)(const GemmArgs& g, const float* sums, std::size_t ld
                             std::size_t bstride, std::size_t kb0, std::size_t kb1,
                             std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
 
-/// Small products (up to one thread's share of multiply-adds, src/gemm.cpp): all of C in one
-/// pass of register tiles over A and B, where A is row-major or stored transposed (a_cs == 1 or
-/// a_rs == 1), k >= 1 (each tile walks the formula's k blocks, C kept between them as
-/// GemmBlockFn's tiles keep it: the same bits) and alpha != 0. A row-major B (b_cs == 1) is read in place; a transposed one (b_rs == 1) is
-/// packed into ws first (at least kc x nc floats, 64-byte aligned; unused and may be null for a
-/// row-major B). Returns false, having written nothing, for the shapes it leaves to GemmBlockFn
-/// (few columns against many rows, x W^T at batch 1-4: the dot and column tiles; over more
-/// than one k block, a last panel of fewer than kMinChains accumulators). Single-threaded.
+/// Small products (up to one thread's share of multiply-adds, src/gemm.cpp): all of C in one pass
+/// of register tiles over A and B, where A is row-major or stored transposed (a_cs == 1 or
+/// a_rs == 1), k >= 1 (each tile walks the formula's k blocks, C kept between them as GemmBlockFn's
+/// tiles keep it: the same bits) and alpha != 0. A row-major B (b_cs == 1) is read in place; a
+/// transposed one (b_rs == 1) is packed into ws first (at least kc x nc floats, 64-byte aligned;
+/// unused and may be null for a row-major B). Returns false, having written nothing, for the shapes
+/// it leaves to GemmBlockFn (few columns against many rows, x W^T at batch 1-4: the dot and column
+/// tiles; over more than one k block, a last panel of fewer than kMinChains accumulators).
+/// Single-threaded.
 using GemmSmallFn = bool (*)(const GemmArgs& g, float* ws);
 
 struct GemmTable {

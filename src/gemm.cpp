@@ -317,23 +317,23 @@ void gemm(MatLayout layout, Trans transa, Trans transb, std::size_t m, std::size
   // multiply-adds per cycle, so a second thread from 2^16 per thread (2^17 until 2026-12-07;
   // Zen 3: 80^3 on two threads 1.08-1.1x of dnnl_sgemm, on one 0.77x).
   const std::size_t min_fma = kMinFmaPerThread / 32 * static_cast<std::size_t>(bk.nr);
-  // Products of up to one thread's share (min_fma: 2^17 multiply-adds with AVX-512, 2^16 with
-  // AVX2; one thread then) go to the small path (GemmTable::small) before any of the decisions
-  // below, where it takes them: one pass of register tiles over A and B in place (a transposed
-  // B packed first), each tile through the formula's k blocks (one up to kc). Its fixed cost per call is a fraction of the block driver's
-  // (checks, path decisions, set-up): Intel Xeon, 1 thread, against the block driver in the
-  // same build, AVX-512: 8^3 2.0x, 16^3 1.35x, 3 x 100 x 100 1.6x, 12 x 40 x 40 1.37x, 32^3
-  // 1.12x, 50^3 1.19x, 6 x 64 x 64 TN 1.08x, 64 x 32 x 64 1.05x, 24 x 64 x 40 TN and 16 x 32 x
-  // 256 within 2%; AVX2: 8^3 1.6x, 4 x 64 x 64 1.2x, 32^3 TN 1.14x, 100 x 20 x 32 1.13x, 40^3
-  // 1.07x, 64 x 16 x 64 TN 1.03x. Where gemm runs on one thread anyway (one thread set, or a
-  // call from inside a parallel region) up to four times that share: AVX-512, 1 thread, against
-  // the block driver, calls in a loop (loop_b) / the fastest single call between the peers'
-  // (simdgrad_gemm_pair): 96 x 96 x 32 TN 1.05x / 1.10x, 100 x 100 x 50 1.02x / 1.035x, 64 x
-  // 128 x 64 1.13x / 0.975x, 32 x 128 x 128 1.03x / 1.0x, 48 x 48 x 200 0.98x / 0.985x, 64^3
-  // NN and TN, 80^3 and 128 x 64 x 64 TN within 0.5%. B stored transposed, against the block
-  // driver: AVX-512 8^3 NT 2.3x, 16^3 1.31x, 12 x 40 x 40 1.34x, 100 x 20 x 32 1.20x, 16 x 48 x
-  // 128 1.12x, 50^3 1.10x, 64 x 64 x 32 0.99x; AVX2 8^3 1.55x, 100 x 20 x 32 1.10x, 12 x 40 x 40,
-  // 50^3, 6 x 64 x 64 0.95-0.97x.
+  // Products of up to one thread's share (min_fma: 2^17 multiply-adds with AVX-512, 2^16 with AVX2;
+  // one thread then) go to the small path (GemmTable::small) before any of the decisions below,
+  // where it takes them: one pass of register tiles over A and B in place (a transposed B packed
+  // first), each tile through the formula's k blocks (one up to kc). Its fixed cost per call is a
+  // fraction of the block driver's (checks, path decisions, set-up): Intel Xeon, 1 thread, against
+  // the block driver in the same build, AVX-512: 8^3 2.0x, 16^3 1.35x, 3 x 100 x 100 1.6x, 12 x 40
+  // x 40 1.37x, 32^3 1.12x, 50^3 1.19x, 6 x 64 x 64 TN 1.08x, 64 x 32 x 64 1.05x, 24 x 64 x 40 TN
+  // and 16 x 32 x 256 within 2%; AVX2: 8^3 1.6x, 4 x 64 x 64 1.2x, 32^3 TN 1.14x, 100 x 20 x 32
+  // 1.13x, 40^3 1.07x, 64 x 16 x 64 TN 1.03x. Where gemm runs on one thread anyway (one thread set,
+  // or a call from inside a parallel region) up to four times that share: AVX-512, 1 thread,
+  // against the block driver, calls in a loop (loop_b) / the fastest single call between the peers'
+  // (simdgrad_gemm_pair): 96 x 96 x 32 TN 1.05x / 1.10x, 100 x 100 x 50 1.02x / 1.035x, 64 x 128 x
+  // 64 1.13x / 0.975x, 32 x 128 x 128 1.03x / 1.0x, 48 x 48 x 200 0.98x / 0.985x, 64^3 NN and TN,
+  // 80^3 and 128 x 64 x 64 TN within 0.5%. B stored transposed, against the block driver: AVX-512
+  // 8^3 NT 2.3x, 16^3 1.31x, 12 x 40 x 40 1.34x, 100 x 20 x 32 1.20x, 16 x 48 x 128 1.12x, 50^3
+  // 1.10x, 64 x 64 x 32 0.99x; AVX2 8^3 1.55x, 100 x 20 x 32 1.10x, 12 x 40 x 40, 50^3, 6 x 64 x 64
+  // 0.95-0.97x.
   // More than one k block (k > kc) only where the block driver's main tile fits C poorly (fewer
   // rows than a tile, or columns not a whole number of tiles) and B is row-major: AVX-512, 1
   // thread, against the block driver, 16 x 48 x 512 NN +25% (TN +34%), 8 x 48 x 1000 +24%, 4 x

@@ -79,13 +79,13 @@ inline void check_alias(const char* fn, const char* out_name, const T* out, cons
                  " (only the same array, in place, or disjoint arrays are allowed)");
 }
 
-/// out must not share memory with in at all.
 [[noreturn]] __attribute__((noinline, cold)) inline void fail_overlap(const char* fn,
                                                                       const char* out_name,
                                                                       const char* in_name) {
   fail(fn, std::string(out_name) + " overlaps " + in_name);
 }
 
+/// out must not share memory with in at all.
 template <class T, class U>
 inline void check_disjoint(const char* fn, const char* out_name, const T* out, std::size_t nout,
                            const char* in_name, const U* in, std::size_t nin) {
