@@ -59,17 +59,18 @@ const char* layout_name(MatLayout l) { return l == MatLayout::row_major ? "row-m
                ", " + std::to_string(rows) + " x " + std::to_string(cols) + "), got " +
                std::to_string(ld));
 }
+std::string size_of(const char* name) { return std::string("the size of ") + name; }
 [[noreturn]] __attribute__((noinline, cold)) void fail_size_mul(const char* fn, const char* name,
                                                                 std::size_t a, std::size_t b) {
-  const std::string what = std::string("the size of ") + name;
-  detail::checked_mul(fn, what.c_str(), a, b);
-  fail(fn, what + " overflows size_t");  // not reached: a * b overflows
+  detail::fail_mul_overflow(fn, size_of(name).c_str(), a, b);
 }
-[[noreturn]] __attribute__((noinline, cold)) void fail_size(const char* fn, const char* name,
-                                                            std::size_t span, bool wraps) {
-  const std::string what = std::string("the size of ") + name;
-  if (!wraps) detail::check_count(fn, what.c_str(), span);
-  fail(fn, what + " overflows size_t");
+[[noreturn]] __attribute__((noinline, cold)) void fail_size_sum(const char* fn, const char* name) {
+  fail(fn, size_of(name) + " overflows size_t");
+}
+[[noreturn]] __attribute__((noinline, cold)) void fail_size_count(const char* fn,
+                                                                  const char* name,
+                                                                  std::size_t span) {
+  detail::fail_too_large(fn, size_of(name).c_str(), span);
 }
 
 /// A matrix as stored: rows x cols in `layout`, leading dimension ld. Returns the number of
@@ -85,9 +86,9 @@ inline std::size_t check_matrix(const char* fn, const char* name, const char* ld
   if (rows == 0 || cols == 0) return 0;
   if (detail::mul_overflows(outer - 1, ld)) fail_size_mul(fn, name, outer - 1, ld);
   const std::size_t span0 = (outer - 1) * ld;
-  if (span0 > std::numeric_limits<std::size_t>::max() - inner) fail_size(fn, name, 0, true);
+  if (span0 > std::numeric_limits<std::size_t>::max() - inner) fail_size_sum(fn, name);
   const std::size_t span = span0 + inner;
-  if (detail::count_too_large(span)) fail_size(fn, name, span, false);
+  if (detail::count_too_large(span)) fail_size_count(fn, name, span);
   return span;
 }
 

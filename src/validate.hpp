@@ -47,18 +47,29 @@ inline bool count_too_large(std::size_t n) {
   return n > std::numeric_limits<std::size_t>::max() / sizeof(float) / 2;
 }
 
+[[noreturn]] __attribute__((noinline, cold)) inline void fail_mul_overflow(const char* fn,
+                                                                           const char* name,
+                                                                           std::size_t a,
+                                                                           std::size_t b) {
+  fail(fn, std::string(name) + " overflows size_t (" + std::to_string(a) + " * " +
+               std::to_string(b) + ")");
+}
+
 /// a*b without overflow of size_t, else an error naming the argument.
 inline std::size_t checked_mul(const char* fn, const char* name, std::size_t a, std::size_t b) {
-  if (mul_overflows(a, b))
-    fail(fn, std::string(name) + " overflows size_t (" + std::to_string(a) + " * " +
-                 std::to_string(b) + ")");
+  if (mul_overflows(a, b)) fail_mul_overflow(fn, name, a, b);
   return a * b;
+}
+
+[[noreturn]] __attribute__((noinline, cold)) inline void fail_too_large(const char* fn,
+                                                                        const char* name,
+                                                                        std::size_t n) {
+  fail(fn, std::string(name) + " is too large (" + std::to_string(n) + ")");
 }
 
 /// Element count n of floats must fit in the address space.
 inline void check_count(const char* fn, const char* name, std::size_t n) {
-  if (count_too_large(n))
-    fail(fn, std::string(name) + " is too large (" + std::to_string(n) + ")");
+  if (count_too_large(n)) fail_too_large(fn, name, n);
 }
 
 /// True when [a, a+na) and [b, b+nb) (in elements of T) share any byte.
