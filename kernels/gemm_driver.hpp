@@ -546,6 +546,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
     GemmTileStore st{ncols, g.alpha, g.beta, mode};
     st.stream = g.stream_c;
     st.pf_a = g.prefetch_a;
+    st.no_pf_b = kPfBMaxRows > 0 && m1 - m0 >= kPfBMaxRows;
     st.edge = we;
     return st;
   };

@@ -27,6 +27,21 @@ constexpr int kKUnroll = 4;
 constexpr int kKUnroll = 2;
 #endif
 
+/// A block of at least this many rows of C (0: none) reads a B it takes in place without the
+/// software prefetch of B below: its row tiles re-read each k block of B, which then comes from
+/// L1 or L2, and the prefetches only take load slots (AVX2: two a k step beside 8 loads per 12
+/// multiply-adds). Intel Xeon, AVX2, 1 thread, one build with and without: 4096 x 64 x 256
+/// +6%, 1000 x 64 x 100 +6.5%, 2000 x 48 x 500 +6%, 700 x 100 x 1500 +5%, 500 x 80 x 80 +3%,
+/// 4096 x 64 x 64 +2%, 512 x 64 x 4096 within the noise; 2 threads +3-5.6% on the same
+/// shapes. Fewer rows (24-48 x 1000 x 256-1000, B streamed once from memory) need it: without,
+/// 48 x 1000 x 256 ran 4% slower and 24 x 1000 x 1000 16%. AVX-512 (three prefetches beside 14
+/// loads per 24 multiply-adds) was mixed without them (-2.3% to +3.2%), so it keeps them.
+#if defined(SIMDGRAD_ISA_AVX2)
+constexpr std::size_t kPfBMaxRows = 64;
+#else
+constexpr std::size_t kPfBMaxRows = 0;
+#endif
+
 /// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
 constexpr std::size_t kMinChains = 8;
 
@@ -76,6 +91,8 @@ struct GemmTileStore {
   // Tiles over A stored transposed and read in place (ARS = 1, ACS = 0) prefetch the tile's run
   // of A kAheadA k steps ahead (GemmArgs::prefetch_a).
   bool pf_a = false;
+  // B read in place without its software prefetch (kPfBMaxRows).
+  bool no_pf_b = false;
   // Dot tiles (gemm_dot): floats ahead in each row of B to prefetch every k step: 0 (none), 64
   // or 512. An int after pf_a keeps the struct at 96 bytes: at 104 GCC zeroed each one the
   // driver builds with a rep stos, 13% of the driver's time in a 16^3 product with AVX2.
@@ -142,11 +159,11 @@ void gemm_ukr(std::size_t kb, const float* __restrict a, std::ptrdiff_t a_rs,
   // is left to them: on an Intel Xeon the prefetches' load slots cost more than they won
   // (256^3 and 512^3 with A in place, 0.92-0.93x -> 0.96x of dnnl_sgemm; 2 threads alike).
   // The one-vector tiles (V = 1: the last columns of C) read only packed panels, at the panel
-  // stride nr: no prefetch for them either.
+  // stride nr: no prefetch for them either. Nor do blocks of kPfBMaxRows rows or more (AVX2).
   constexpr std::ptrdiff_t kRowLines =
       (V * static_cast<std::ptrdiff_t>(kW * sizeof(float)) + 63) / 64;
   constexpr std::ptrdiff_t kAhead = 16 / kRowLines < 2 ? 2 : 16 / kRowLines;
-  const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW);
+  const bool pf_b = V > 1 && b_rs != static_cast<std::ptrdiff_t>(V * kW) && !st->no_pf_b;
   // A stored transposed and read in place (the weight gradient X^T dY): each k step reads the
   // tile's R elements of the next row of A, lda apart, which the hardware prefetchers follow
   // poorly (at 4 KB or more a new page every step). Where A is large and its rows 2 KB or more
