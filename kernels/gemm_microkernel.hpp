@@ -32,10 +32,10 @@ constexpr int kKUnroll = 2;
 /// L1 or L2, and the prefetches only take load slots (AVX2: two a k step beside 8 loads per 12
 /// multiply-adds). Intel Xeon, AVX2, 1 thread, one build with and without: 4096 x 64 x 256
 /// +6%, 1000 x 64 x 100 +6.5%, 2000 x 48 x 500 +6%, 700 x 100 x 1500 +5%, 500 x 80 x 80 +3%,
-/// 4096 x 64 x 64 +2%, 512 x 64 x 4096 within the noise; 2 threads +3-5.6% on the same
-/// shapes. Fewer rows (24-48 x 1000 x 256-1000, B streamed once from memory) need it: without,
-/// 48 x 1000 x 256 ran 4% slower and 24 x 1000 x 1000 16%. AVX-512 (three prefetches beside 14
-/// loads per 24 multiply-adds) was mixed without them (-2.3% to +3.2%), so it keeps them.
+/// 4096 x 64 x 64 +2%, 512 x 64 x 4096 within the noise; 2 threads +2-5.6% on the same
+/// shapes but 4096 x 64 x 256 (+0.5%). Fewer rows (B streamed once from memory) need it:
+/// without, 24 x 1000 x 1000 ran 16% slower. AVX-512 (three prefetches beside 14 loads per 24
+/// multiply-adds) was mixed without them (-2.3% to +3.2%), so it keeps them.
 #if defined(SIMDGRAD_ISA_AVX2)
 constexpr std::size_t kPfBMaxRows = 64;
 #else
@@ -45,8 +45,20 @@ constexpr std::size_t kPfBMaxRows = 0;
 /// Independent multiply-add chains a tile needs to hide the latency (2 FMA pipes x 4 cycles).
 constexpr std::size_t kMinChains = 8;
 
-/// k steps before the end of the k loop at which a tile prefetches its C lines into L1.
+/// k steps before the end of the k loop at which a tile prefetches its C lines into L1: about
+/// 190 cycles of multiply-adds on either ISA (AVX-512's 12 x 32 tile takes 12 cycles a step,
+/// AVX2's 6 x 16 six); a k block no longer than that prefetches C before its first step. AVX2
+/// at 32 against 16, Intel Xeon, one build with a switch, medians of five: k = 32 (1024 x 4096
+/// x 32 TN, 2048 x 2048 x 32 TN, 1024^2 x 32) +2.4% to +3.7% on 1 thread and +3.0% to +3.8% on
+/// 2 (C's lines come from L3 or memory, and 16 steps of the short tile, about 100 cycles, did
+/// not cover them); 4096 x 64 x 64, 128^3-2048^3, 1024^2 x 256 TN, 64 x 64 x 4096 TN within
+/// -0.6% and +1.1% (2 threads: 128^3 -1.6%). AVX-512 at 8, 24 or 32: within -2.8% and +3.5%
+/// with no direction.
+#if defined(SIMDGRAD_ISA_AVX2)
+constexpr std::size_t kCAhead = 32;
+#else
 constexpr std::size_t kCAhead = 16;
+#endif
 
 /// A compile-time flag passed to a generic lambda (the headers are included inside a namespace,
 /// so <type_traits> is not at hand).
