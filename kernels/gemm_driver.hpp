@@ -531,8 +531,10 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // a few L2 sets), the tile's in-place prefetch and the next panel's prefetch evict each other,
   // and the tile waits on memory every k step (32 x 4096 x 1024 on Zen 3: that tile took as long
   // as three others; 0.93x of OpenBLAS fused, 1.0x with the packing pass). The packing pass's
-  // loads have no arithmetic between them and overlap their misses.
-  const bool fuse_pack = g.b_cs == 1 && g.b_rows_spread;
+  // loads have no arithmetic between them and overlap their misses. A small B (kFuseSmallB
+  // floats or fewer: it comes from L2, not memory) is packed that way at any stride (AVX-512).
+  const bool fuse_pack =
+      g.b_cs == 1 && (g.b_rows_spread || g.k * g.n <= kFuseSmallB);
   const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
   // The run-time stride the in-place kernels take: A's row stride, or its column stride.
   const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;

@@ -778,6 +778,23 @@ TEST_P(Gemm, FewRowTilesSmallPackedB) {
     }
 }
 
+// A small row-major B whose rows fall on few L1 sets (a 512-byte-multiple stride), packed, on
+// one thread so that one block takes all of C: on AVX-512 its first row tile packs each panel
+// as it computes (the few-rows loop at 100-128 rows, the block loop at 300), the other ISAs run
+// a packing pass; A row-major and transposed, beta 0 over NaN and beta 2, with the epilogue.
+TEST_P(Gemm, SmallAliasedBPackedByFirstTile) {
+  struct S { std::size_t m, n, k; Trans ta; float beta; };
+  const S shapes[] = {{128, 128, 128, Trans::none, 0.0f}, {100, 256, 100, Trans::none, 2.0f},
+                      {300, 256, 200, Trans::none, 0.0f}, {200, 128, 256, Trans::transpose, 2.0f}};
+  simdgrad::set_num_threads(1);
+  for (const S& s : shapes) {
+    Problem p = sized(MatLayout::row_major, s.ta, Trans::none, s.m, s.n, s.k, 2.0f, s.beta);
+    p.ep = GemmEpilogue(kWithBias, Activation::relu);
+    const Data d = make_data(p);
+    if (!check_result(p, d, run_gemm(p, d))) return;
+  }
+}
+
 // The one-row path (x W) places its partial sums relative to B's address: B at every float
 // offset from a 64-byte boundary gives the same bits, and the reference's values.
 TEST_P(Gemm, OneRowBAtEveryOffset) {
