@@ -49,9 +49,8 @@ constexpr std::size_t kPfBMaxRows = 0;
 /// +3.2%, 300 x 256 x 200 +3.6%, 100 x 256 x 100 +3.1%, 512^2 x 128 +2.1%, 1024^2 x 64 and 2000
 /// x 128 x 256 +1.5%, 1000 x 512 x 100 +0.1%; 2 threads -0.9% to +3.6%; the two builds
 /// alternating: +1.3% to +4.4% (1 thread), 1024^2 x 64 TN +1.1% and +2.1%, larger B unchanged.
-/// AVX2 packs such a B in
-/// groups of two panels in the few-rows loop, which a fused panel gives up: 128^3 on two threads
-/// (64 rows each) ran 2.5-5.5% slower, so AVX2 keeps the packing pass.
+/// AVX2 packs such a B in groups of two panels in the few-rows loop, which a fused panel gives
+/// up: 128^3 on two threads (64 rows each) ran 2.5-5.5% slower, so AVX2 keeps the packing pass.
 #if defined(SIMDGRAD_ISA_AVX512)
 constexpr std::size_t kFuseSmallB = std::size_t{1} << 16;
 #else
