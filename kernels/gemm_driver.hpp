@@ -534,7 +534,7 @@ inline void gemm_block_impl(const GemmArgs& g, std::size_t m0, std::size_t m1, s
   // loads have no arithmetic between them and overlap their misses. A small B (kFuseSmallB
   // floats or fewer: it comes from L2, not memory) is packed that way at any stride (AVX-512).
   const bool fuse_pack =
-      g.b_cs == 1 && (g.b_rows_spread || g.k * g.n <= kFuseSmallB);
+      g.b_cs == 1 && (g.b_rows_spread || (kFuseSmallB > 0 && g.k * g.n <= kFuseSmallB));
   const int afmt = !a_inplace ? (a_ip ? kAip : kApi) : g.a_cs == 1 ? kAinplace : kAinplaceT;
   // The run-time stride the in-place kernels take: A's row stride, or its column stride.
   const std::ptrdiff_t a_rt = afmt == kAinplaceT ? g.a_cs : g.a_rs;
